@@ -1,0 +1,8 @@
+package web
+
+import (
+	"net/http"
+	"net/http/cookiejar"
+)
+
+func cookiejarNew() (http.CookieJar, error) { return cookiejar.New(nil) }

@@ -1,0 +1,106 @@
+// Package web serves the pages people use: the citizen booking journey and
+// the staff console, rendered on the server with the U.S. Web Design
+// System. Every step is a plain form that works without JavaScript, and
+// every page calls the same services the JSON API does.
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vaxbook/vaxbook/internal/clock"
+	"github.com/vaxbook/vaxbook/internal/httpx"
+	"github.com/vaxbook/vaxbook/internal/identity"
+	"github.com/vaxbook/vaxbook/internal/pii"
+)
+
+// Config is what the pages need. Log, Clock, Keys and Identity are
+// required.
+type Config struct {
+	Log   *slog.Logger
+	Clock clock.Clock
+	// PublicURL is the address people reach the service at; https makes
+	// every cookie Secure.
+	PublicURL string
+	// Keys seal the journey cookie and derive the CSRF tokens.
+	Keys     *pii.Keys
+	Identity *identity.Store
+	// Registry is read by the staff dashboard.
+	Registry prometheus.Gatherer
+}
+
+// Web is the pages module.
+type Web struct {
+	cfg    Config
+	views  *views
+	assets *assets
+	guard  *guard
+}
+
+// New loads the templates, translations and assets.
+func New(cfg Config) (*Web, error) {
+	if cfg.Log == nil || cfg.Clock == nil || cfg.Keys == nil || cfg.Identity == nil {
+		return nil, errors.New("web: Log, Clock, Keys and Identity are required")
+	}
+	a, err := newAssets()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	v, err := loadViews(cat, a, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	secure := strings.HasPrefix(cfg.PublicURL, "https://")
+	return &Web{cfg: cfg, views: v, assets: a, guard: newGuard(secure, cfg.Keys.Hash)}, nil
+}
+
+// OpenAPI returns nil: the pages are HTML, not part of the JSON contract.
+func (s *Web) OpenAPI() []byte { return nil }
+
+// Register adds every page route.
+func (s *Web) Register(r *httpx.Router) {
+	r.Handle("GET /static/", s.assets)
+	s.page(r, "GET /{$}", s.start)
+	s.page(r, "GET /lang/{lang}", s.switchLang)
+}
+
+// page registers a page handler behind the guard.
+func (s *Web) page(r *httpx.Router, pattern string, h http.HandlerFunc) {
+	r.Handle(pattern, s.guard.wrap(h))
+}
+
+func (s *Web) start(w http.ResponseWriter, r *http.Request) {
+	s.views.render(w, r, http.StatusOK, "start", &Page{Title: "start.title"})
+}
+
+// switchLang remembers the chosen language and returns to the page the
+// person was on.
+func (s *Web) switchLang(w http.ResponseWriter, r *http.Request) {
+	lang := r.PathValue("lang")
+	if !validLang(lang) {
+		http.NotFound(w, r)
+		return
+	}
+	http.SetCookie(w, s.guard.cookie(LangCookie, lang, 365*24*3600))
+	http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+}
+
+// localPath returns p when it is a path on this site, else "/", so a
+// crafted link cannot send people elsewhere.
+func localPath(p string) string {
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+		strings.Contains(p, `\`) {
+		return "/"
+	}
+	return p
+}
