@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/vaxbook/vaxbook/internal/check"
+	"github.com/vaxbook/vaxbook/internal/store"
+)
+
+func init() {
+	register("check", "prove the booking invariants on the database (after a load run)", runCheck)
+}
+
+func runCheck(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	var d dbFlags
+	d.bind(fs)
+	responses := fs.String("responses", "", "NDJSON file of the 201s a load run saw (vaxbook loadtest --responses)")
+	since := fs.String("since", "", "RFC 3339 start of the run window (default: from the responses file, else all)")
+	until := fs.String("until", "", "RFC 3339 end of the run window (default: from the responses file, else all)")
+	jobKind := fs.String("confirmation-kind", check.DefaultConfirmationKind, "river job kind of a booking confirmation (empty skips)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	cfg := check.Config{ConfirmationKind: *jobKind}
+	var err error
+	if cfg.Since, err = parseOptionalTime(*since); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--since: %w", err)}
+	}
+	if cfg.Until, err = parseOptionalTime(*until); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--until: %w", err)}
+	}
+	if *responses != "" {
+		if cfg.Responses, err = readResponses(*responses); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	// Open without migrating: check only reads, and a database that is
+	// behind on migrations should fail the check rather than be changed.
+	db, err := store.Open(ctx, d.url, store.Options{Logger: newLogger(d.verbose)})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cfg.DB = db
+	rep, err := check.Run(ctx, cfg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		fmt.Print(rep.Summary())
+	}
+	if !rep.OK() {
+		return &exitError{code: 1, err: errors.New("invariant violations found")}
+	}
+	return nil
+}
+
+func parseOptionalTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+func readResponses(path string) (*check.Responses, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return check.ReadResponses(f)
+}
