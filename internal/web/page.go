@@ -31,6 +31,8 @@ func csrfFrom(ctx context.Context) string {
 
 // Page is what every template receives.
 type Page struct {
+	// Name is the template's name; tests find pages by it.
+	Name  string
 	Lang  string
 	Title string // a catalog key
 	// Path is the request path, for the language switch.
@@ -73,10 +75,10 @@ func (p *Page) FieldError(field string) string {
 
 // views holds one template set per page, each joined with the layout.
 type views struct {
-	pages map[string]*template.Template
-	cat   catalog
+	pages  map[string]*template.Template
+	cat    catalog
 	assets *assets
-	log   *slog.Logger
+	log    *slog.Logger
 }
 
 var funcs = template.FuncMap{
@@ -120,7 +122,7 @@ func (v *views) render(w http.ResponseWriter, r *http.Request, status int, name 
 	if !ok {
 		panic("web: no template " + name)
 	}
-	p.cat, p.assets = v.cat, v.assets
+	p.Name, p.cat, p.assets = name, v.cat, v.assets
 	if p.Lang == "" {
 		p.Lang = requestLang(r)
 	}

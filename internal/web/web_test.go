@@ -14,8 +14,8 @@ import (
 	"github.com/vaxbook/vaxbook/internal/httpx"
 	"github.com/vaxbook/vaxbook/internal/identity"
 	"github.com/vaxbook/vaxbook/internal/pii"
-	"github.com/vaxbook/vaxbook/internal/store/storetest"
 	"github.com/vaxbook/vaxbook/internal/store"
+	"github.com/vaxbook/vaxbook/internal/store/storetest"
 )
 
 func setup(t *testing.T) *httptest.Server {
