@@ -39,7 +39,7 @@ func ParseQueries(d Dialect, source, text string) *Queries {
 		if i+1 < len(locs) {
 			end = locs[i+1][0]
 		}
-		body := strings.TrimSpace(text[loc[1]:end])
+		body := stripComments(text[loc[1]:end])
 		switch {
 		case engine != "" && Dialect(engine) != d:
 			continue
@@ -97,4 +97,17 @@ func RebindFor(d Dialect, query string) string {
 		return Rebind(query)
 	}
 	return query
+}
+
+// stripComments drops whole-line "--" comments, which explain the SQL to
+// readers but could hold quotes that confuse Rebind.
+func stripComments(block string) string {
+	var kept []string
+	for _, line := range strings.Split(block, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	return strings.TrimSpace(strings.Join(kept, "\n"))
 }
