@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	
+
 	"github.com/vaxbook/vaxbook/internal/apperr"
 	"github.com/vaxbook/vaxbook/internal/store"
 )
