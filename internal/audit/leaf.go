@@ -88,8 +88,8 @@ func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error)
 
 // nullEntry is an Entry read through an outer join.
 type nullEntry struct {
-	seq                                                 sql.NullInt64
-	atUS                                                sql.NullInt64
+	seq                                                   sql.NullInt64
+	atUS                                                  sql.NullInt64
 	actor, action, subjects, rule, reasons, hash, details sql.NullString
 }
 

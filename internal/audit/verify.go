@@ -12,12 +12,12 @@ import (
 
 // Problem kinds a verification can report.
 const (
-	ProblemRecordMissing      = "record-missing"      // a leaf's record is gone
-	ProblemRecordAltered      = "record-altered"      // a record no longer hashes to its leaf
-	ProblemRecordDuplicated   = "record-duplicated"   // two rows carry one sealed seq
-	ProblemRecordUnsealed     = "record-unsealed"     // a record behind the sealer that is no leaf
-	ProblemLeafOrder          = "leaf-order"          // leaf indexes are not 0, 1, 2, ...
-	ProblemCheckpointRoot     = "checkpoint-root"     // a checkpoint's root is not the tree's
+	ProblemRecordMissing      = "record-missing"       // a leaf's record is gone
+	ProblemRecordAltered      = "record-altered"       // a record no longer hashes to its leaf
+	ProblemRecordDuplicated   = "record-duplicated"    // two rows carry one sealed seq
+	ProblemRecordUnsealed     = "record-unsealed"      // a record behind the sealer that is no leaf
+	ProblemLeafOrder          = "leaf-order"           // leaf indexes are not 0, 1, 2, ...
+	ProblemCheckpointRoot     = "checkpoint-root"      // a checkpoint's root is not the tree's
 	ProblemCheckpointSig      = "checkpoint-signature" // a checkpoint's signature does not verify
 	ProblemCheckpointBeyond   = "checkpoint-beyond-tree"
 	ProblemCheckpointMismatch = "checkpoint-columns" // stored size or root differ from the signed text
