@@ -14,4 +14,7 @@ type Check struct {
 	Dose        int
 	SlotStart   time.Time
 	Now         time.Time
+	// Lang is the caller's language ("en", "es") for the reasons' messages
+	// of a refusal; empty means English.
+	Lang string
 }

@@ -1,0 +1,114 @@
+package eligibility
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vaxbook/vaxbook/internal/apperr"
+	"github.com/vaxbook/vaxbook/internal/audit"
+	"github.com/vaxbook/vaxbook/internal/eligibility/gate"
+	"github.com/vaxbook/vaxbook/internal/store"
+)
+
+// Admit is the check the booking transaction runs before it takes a seat
+// (booking.Gate). In order: a freeze refuses with bookings-frozen; a slot
+// whose region has no active rules, or whose jurisdiction is not the
+// decision's, refuses with outside-jurisdiction; a decision that is not
+// the caller's, has expired or said no refuses with ineligible. A decision
+// made under another version, or for another product or dose, is evaluated
+// again from its sealed attributes under the active version; it admits only
+// if the person still passes. It returns the version that admitted.
+func (s *Service) Admit(ctx context.Context, tx *store.Tx, c gate.Check) (string, error) {
+	now := c.Now
+	if now.IsZero() {
+		now = s.cfg.Clock.Now()
+	}
+	if err := s.checkFreeze(ctx, tx, c.Region, now); err != nil {
+		return "", err
+	}
+	jurisdiction, rs, err := s.activeForRegion(ctx, tx, c.Region)
+	if err != nil {
+		return "", err
+	}
+	d, err := s.decision(ctx, tx, c.DecisionRef)
+	if apperr.Is(err, "not-found") || (err == nil && d.PersonID != c.PersonID) {
+		return "", s.ineligible(ctx, rs.Doc.ID, []string{ReasonDecisionMissing}, c.Lang)
+	}
+	if err != nil {
+		return "", err
+	}
+	if d.Jurisdiction != jurisdiction {
+		return "", apperr.New("outside-jurisdiction", "this site is in %s; your eligibility was decided for %s",
+			jurisdiction, d.Jurisdiction)
+	}
+	if !now.Before(d.ValidUntil) {
+		return "", s.ineligible(ctx, rs.Doc.ID, []string{ReasonDecisionExpired}, c.Lang)
+	}
+	if !d.Eligible {
+		return "", s.ineligible(ctx, d.RuleVersion, d.Reasons, c.Lang)
+	}
+	if d.RuleVersion == rs.Doc.ID && d.Product == c.VaccineCode && d.Dose == c.Dose {
+		return rs.Doc.ID, nil
+	}
+	return s.recheck(ctx, tx, rs, d, c, now)
+}
+
+// recheck evaluates a decision's stored attributes again, for the product
+// and dose being booked, under the active version rs.
+func (s *Service) recheck(ctx context.Context, tx *store.Tx, rs *Ruleset, d Decision, c gate.Check, now time.Time) (string, error) {
+	attrs, err := s.attributes(d)
+	if err != nil {
+		return "", err
+	}
+	attrs.Product, attrs.Dose = c.VaccineCode, c.Dose
+	minAge, err := s.minAge(ctx, tx, attrs.Product, attrs.Dose)
+	if err != nil {
+		return "", err
+	}
+	in, out, err := rs.EvaluateAttributes(attrs, rs.DateAt(now), minAge)
+	if err != nil {
+		return "", fmt.Errorf("recheck decision: %w", err)
+	}
+	err = audit.Append(ctx, tx, audit.Record{At: now, Actor: audit.System, Action: "eligibility.rechecked",
+		Subjects: []string{"decision:" + d.Ref}, RuleVersion: rs.Doc.ID, Reasons: out.Reasons,
+		InputHash: s.inputHash(rs.Doc.ID, in),
+		Details:   map[string]any{"eligible": out.Eligible, "decided_under": d.RuleVersion}})
+	if err != nil {
+		return "", err
+	}
+	if !out.Eligible {
+		return "", s.ineligible(ctx, rs.Doc.ID, out.Reasons, c.Lang)
+	}
+	return rs.Doc.ID, nil
+}
+
+// activeForRegion returns the jurisdiction of a region and its active
+// rules, or outside-jurisdiction.
+func (s *Service) activeForRegion(ctx context.Context, tx *store.Tx, region string) (string, *Ruleset, error) {
+	var jurisdiction string
+	err := tx.QueryRowContext(ctx, s.q.Get("region_jurisdiction"), region).Scan(&jurisdiction)
+	if store.IsNoRows(err) {
+		return "", nil, apperr.New("outside-jurisdiction", "no rules cover this site's region")
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("read region: %w", err)
+	}
+	version, err := s.active(ctx, tx, jurisdiction)
+	if err != nil {
+		return "", nil, err
+	}
+	if version == "" {
+		return "", nil, apperr.New("outside-jurisdiction", "no rules are active for %s", jurisdiction)
+	}
+	rs, err := s.ruleset(ctx, tx, version)
+	return jurisdiction, rs, err
+}
+
+// ineligible builds the 403 with the version and its reasons.
+func (s *Service) ineligible(ctx context.Context, version string, codes []string, lang string) error {
+	return apperr.New("ineligible", "the rules in effect (%s) do not admit this booking", version).
+		With("rule_version", version).
+		With("reasons", s.Explain(ctx, version, slices.Clone(codes), lang))
+}
