@@ -88,3 +88,14 @@ func newLogger(verbose bool) *slog.Logger {
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }
+
+// keysFor resolves the personal-data keys without keeping a connection
+// open: the key file of a SQLite database sits beside it.
+func (d *dbFlags) keysFor(ctx context.Context, log *slog.Logger) (*pii.Keys, error) {
+	db, err := store.Open(ctx, d.url, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return d.keys(db, log)
+}

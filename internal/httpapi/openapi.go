@@ -23,6 +23,10 @@ const base = `{
         "detail": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
     },
+    "parameters": {
+      "AdmissionToken": {"name": "Admission-Token", "in": "header", "required": false, "schema": {"type": "string"},
+        "description": "Required while the waiting room is on: the token from an admitted ticket. It binds to the first person who uses it and books once."}
+    },
     "responses": {
       "Problem": {"description": "A problem (RFC 9457)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     },

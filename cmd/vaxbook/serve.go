@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vaxbook/vaxbook/internal/app"
+)
+
+func init() {
+	register("serve", "run the HTTP service (applies migrations first)", runServe)
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+type serveFlags struct {
+	db        dbFlags
+	addr      string
+	publicURL string
+	redisURL  string
+	demo      bool
+	demoDate  string
+	imports   listFlag
+	shiftTo   string
+	holdTTL   time.Duration
+}
+
+func (f *serveFlags) bind(fs *flag.FlagSet) {
+	f.db.bind(fs)
+	fs.StringVar(&f.addr, "addr", env("VAXBOOK_ADDR", "127.0.0.1:8080"), "listen address (VAXBOOK_ADDR)")
+	fs.StringVar(&f.publicURL, "public-url", env("VAXBOOK_PUBLIC_URL", ""),
+		"address people and aggregators reach the service at (VAXBOOK_PUBLIC_URL; default http://ADDR)")
+	fs.StringVar(&f.redisURL, "redis-url", env("VAXBOOK_REDIS_URL", ""), "Redis for a waiting room shared by several nodes (VAXBOOK_REDIS_URL)")
+	fs.BoolVar(&f.demo, "demo", false, "load the demo data: the real feeds moved to start tomorrow and the Massachusetts 2021 rules")
+	fs.StringVar(&f.demoDate, "demo-date", "", "first day of the demo feeds (YYYY-MM-DD; default tomorrow)")
+	fs.Var(&f.imports, "import", "SMART Scheduling Links manifest (path or URL) to import at start; repeatable")
+	fs.StringVar(&f.shiftTo, "shift-to", "", "move imported feeds so their first day is this date (YYYY-MM-DD)")
+	fs.DurationVar(&f.holdTTL, "hold-ttl", 5*time.Minute, "how long a hold keeps its seat")
+}
+
+func runServe(ctx context.Context, args []string) error {
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	f.bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(f.db.verbose)
+	cfg, err := f.appConfig(ctx, log)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		a.Close()
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.Start(runCtx)
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("public_url", cfg.PublicURL),
+		slog.String("database", string(a.DB.Dialect)))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		shutCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
+		err = srv.Shutdown(shutCtx)
+		done()
+	}
+	cancel()
+	if cerr := a.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (f *serveFlags) appConfig(ctx context.Context, log *slog.Logger) (app.Config, error) {
+	public := f.publicURL
+	if public == "" {
+		public = "http://" + f.addr
+	}
+	cfg := app.Config{DatabaseURL: f.db.url, PublicURL: strings.TrimRight(public, "/"), RedisURL: f.redisURL,
+		Log: log, HoldTTL: f.holdTTL, Imports: f.imports, ShiftTo: f.shiftTo}
+	if f.demo {
+		date := f.demoDate
+		if date == "" {
+			date = time.Now().AddDate(0, 0, 1).Format("2006-01-02")
+		}
+		if _, err := time.Parse("2006-01-02", date); err != nil {
+			return cfg, fmt.Errorf("--demo-date: %w", err)
+		}
+		cfg.Demo = &app.Demo{Date: date}
+	}
+	keys, err := f.db.keysFor(ctx, log)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Keys = keys
+	return cfg, nil
+}

@@ -1,0 +1,198 @@
+// Package app builds the whole service from its configuration: storage,
+// every domain service, the background loops and the HTTP handler. The
+// `serve` command and the end-to-end tests both start vaxbook through it,
+// so what the tests run is what production runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/clock"
+	"github.com/vaxbook/vaxbook/internal/eligibility"
+	"github.com/vaxbook/vaxbook/internal/httpapi"
+	"github.com/vaxbook/vaxbook/internal/httpapi/bookingapi"
+	"github.com/vaxbook/vaxbook/internal/httpapi/identityapi"
+	"github.com/vaxbook/vaxbook/internal/identity"
+	"github.com/vaxbook/vaxbook/internal/pii"
+	"github.com/vaxbook/vaxbook/internal/store"
+)
+
+// Config is everything a vaxbook process is configured with. The cmd
+// package fills it from flags and VAXBOOK_* variables; tests fill it
+// directly.
+type Config struct {
+	// DatabaseURL is sqlite://PATH or postgres://...
+	DatabaseURL string
+	// Keys seal personal data. Required.
+	Keys *pii.Keys
+	// PublicURL is where people and aggregators reach the service.
+	PublicURL string
+	// RedisURL shares the waiting room between nodes; empty keeps it in memory.
+	RedisURL string
+	Log      *slog.Logger
+	Clock    clock.Clock
+	// HoldTTL overrides the hold duration (default 5 minutes).
+	HoldTTL time.Duration
+	// Demo loads the demo data (Demo below) before /readyz answers.
+	Demo *Demo
+	// Imports are SMART Scheduling Links manifests loaded at start.
+	Imports []string
+	// ShiftTo moves imported feeds so their first day falls on this date.
+	ShiftTo string
+	// SweepInterval is how often expired holds and keys are swept (default 10 s).
+	SweepInterval time.Duration
+	// MaxConns bounds the PostgreSQL pool.
+	MaxConns int
+}
+
+// App is a running vaxbook.
+type App struct {
+	cfg         Config
+	DB          *store.DB
+	Registry    *prometheus.Registry
+	Identity    *identity.Store
+	Booking     *booking.Service
+	Eligibility *eligibility.Service
+	Handler     http.Handler
+	Server      *httpapi.Server
+
+	log      *slog.Logger
+	ready    chan struct{}
+	readyErr error
+	wg       sync.WaitGroup
+}
+
+// New opens and migrates the database and builds every service. Start
+// runs the background loops.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.Keys == nil {
+		return nil, errors.New("app: no personal-data keys configured")
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = 10 * time.Second
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: cfg.Log, MaxConns: cfg.MaxConns})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, DB: db, log: cfg.Log, ready: make(chan struct{})}
+	if err := a.build(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context) error {
+	cfg := a.cfg
+	if err := a.DB.Migrate(ctx, a.log); err != nil {
+		return err
+	}
+	a.Registry = prometheus.NewRegistry()
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Identity = identity.New(a.DB, cfg.Keys, cfg.Clock)
+	elig, err := eligibility.New(eligibility.Config{DB: a.DB, Keys: cfg.Keys, Clock: cfg.Clock, Log: a.log})
+	if err != nil {
+		return fmt.Errorf("eligibility: %w", err)
+	}
+	a.Eligibility = elig
+	a.Booking = booking.NewService(a.DB, booking.Config{Clock: cfg.Clock, Log: a.log, Gate: elig, HoldTTL: cfg.HoldTTL})
+
+	modules := []httpapi.Module{
+		&identityapi.Module{IDs: a.Identity, Log: a.log},
+		&bookingapi.Module{Booking: a.Booking, Auth: a.Identity, Log: a.log},
+	}
+	srv, err := httpapi.New(httpapi.Config{DB: a.DB, Log: a.log, Registry: a.Registry, Ready: a.readyCheck}, modules...)
+	if err != nil {
+		return err
+	}
+	a.Server, a.Handler = srv, srv
+	return nil
+}
+
+// Start loads start-up data (demo, imports) in the background and runs the
+// periodic loops until ctx ends. /readyz answers 503 until loading is done.
+func (a *App) Start(ctx context.Context) {
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		a.readyErr = a.load(ctx)
+		if a.readyErr != nil {
+			a.log.ErrorContext(ctx, "start-up data not loaded", slog.String("error", a.readyErr.Error()))
+		}
+		close(a.ready)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.sweep(ctx)
+	}()
+}
+
+// WaitReady blocks until start-up loading finished, returning its error.
+func (a *App) WaitReady(ctx context.Context) error {
+	select {
+	case <-a.ready:
+		return a.readyErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *App) readyCheck(context.Context) error {
+	select {
+	case <-a.ready:
+		if a.readyErr != nil {
+			return errors.New("start-up data failed to load")
+		}
+		return nil
+	default:
+		return errors.New("loading start-up data")
+	}
+}
+
+// sweep expires holds and idempotency keys. Booking never waits for it; it
+// keeps counts honest for search.
+func (a *App) sweep(ctx context.Context) {
+	t := time.NewTicker(a.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := a.Booking.ExpireHolds(ctx); err != nil && ctx.Err() == nil {
+			a.log.WarnContext(ctx, "hold sweep failed", slog.String("error", err.Error()))
+		} else if n > 0 {
+			a.log.DebugContext(ctx, "holds expired", slog.Int("count", n))
+		}
+		if _, err := a.Booking.ExpireIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+			a.log.WarnContext(ctx, "idempotency sweep failed", slog.String("error", err.Error()))
+		}
+		if _, err := a.Eligibility.ActivateDue(ctx); err != nil && ctx.Err() == nil {
+			a.log.WarnContext(ctx, "scheduled activation failed", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// Close waits for the loops (after their context ended) and closes storage.
+func (a *App) Close() error {
+	a.wg.Wait()
+	return a.DB.Close()
+}
