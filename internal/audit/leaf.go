@@ -20,15 +20,15 @@ const LeafTag = "vaxbook.audit.v1"
 // them. The leaf is built from these bytes, not from a re-encoding, so
 // that verification compares what is really in the table.
 type Entry struct {
-	Seq         int64
-	AtUS        int64
-	Actor       string
-	Action      string
-	Subjects    string // JSON array as stored
-	RuleVersion string
-	Reasons     string // JSON array as stored
-	InputHash   string // hex as stored
-	Details     string // JSON object as stored
+	Seq         int64  `json:"seq"`
+	AtUS        int64  `json:"at_us"`
+	Actor       string `json:"actor"`
+	Action      string `json:"action"`
+	Subjects    string `json:"subjects"` // JSON array as stored
+	RuleVersion string `json:"rule_version"`
+	Reasons     string `json:"reasons"`    // JSON array as stored
+	InputHash   string `json:"input_hash"` // hex as stored
+	Details     string `json:"details"`    // JSON object as stored
 }
 
 // Leaf returns the canonical serialisation of the entry (docs/AUDIT.md):

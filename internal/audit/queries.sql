@@ -122,6 +122,8 @@ FROM audit_log a JOIN audit_leaves l ON l.seq = a.seq
 WHERE a.at_us >= ? AND a.at_us < ? AND l.leaf_index < ?
 ORDER BY l.leaf_index
 
--- name: leaf_hashes_between
-SELECT leaf_index, leaf_hash FROM audit_leaves
-WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index
+-- name: records_between
+SELECT a.seq, a.at_us, a.actor, a.action, a.subjects, a.rule_version, a.reasons, a.input_hash,
+       a.details, l.leaf_index
+FROM audit_leaves l JOIN audit_log a ON a.seq = l.seq
+WHERE l.leaf_index >= ? AND l.leaf_index < ? ORDER BY l.leaf_index
