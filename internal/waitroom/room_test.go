@@ -2,6 +2,7 @@ package waitroom
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -420,3 +421,5 @@ func TestPollAfterGrowsWithDistance(t *testing.T) {
 		}
 	}
 }
+
+func apperrAs(err error, target **apperr.Error) bool { return errors.As(err, target) }
