@@ -1,0 +1,53 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/vaxbook/vaxbook/internal/store"
+)
+
+// driver returns the river driver for the engine. Both run over
+// database/sql on the store's write pool, so jobs are inserted with the
+// booking's own *sql.Tx; on SQLite that pool is the one serialized write
+// connection, which river shares with every other writer.
+func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Dialect == store.SQLite {
+		return riversqlite.New(db.Write)
+	}
+	return riverdatabasesql.New(db.Write)
+}
+
+// Migrate applies river's own migrations (its job, leader and queue
+// tables). Run it after the store's migrations, from migrate, serve and
+// tests.
+func Migrate(ctx context.Context, db *store.DB, log *slog.Logger) error {
+	m, err := rivermigrate.New(driver(db), &rivermigrate.Config{Logger: quiet(log)})
+	if err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	if log != nil && len(res.Versions) > 0 {
+		log.InfoContext(ctx, "river migrations applied", slog.Int("count", len(res.Versions)))
+	}
+	return nil
+}
+
+// quiet returns log, or a logger that drops everything: river logs to
+// standard output when given none.
+func quiet(log *slog.Logger) *slog.Logger {
+	if log != nil {
+		return log
+	}
+	return slog.New(slog.DiscardHandler)
+}
