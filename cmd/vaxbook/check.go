@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vaxbook/vaxbook/internal/audit"
 	"github.com/vaxbook/vaxbook/internal/check"
 	"github.com/vaxbook/vaxbook/internal/store"
 )
@@ -25,12 +26,21 @@ func runCheck(ctx context.Context, args []string) error {
 	since := fs.String("since", "", "RFC 3339 start of the run window (default: from the responses file, else all)")
 	until := fs.String("until", "", "RFC 3339 end of the run window (default: from the responses file, else all)")
 	jobKind := fs.String("confirmation-kind", check.DefaultConfirmationKind, "river job kind of a booking confirmation (empty skips)")
+	auditPub := fs.String("audit-public-key", env("VAXBOOK_AUDIT_PUBLIC_KEY", ""),
+		"verifier key of the audit checkpoints, note format (VAXBOOK_AUDIT_PUBLIC_KEY)")
+	auditKeyFile := fs.String("audit-key-file", env("VAXBOOK_AUDIT_KEY_FILE", ""),
+		"the audit signing key file; its public half verifies the checkpoints (VAXBOOK_AUDIT_KEY_FILE)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	cfg := check.Config{ConfirmationKind: *jobKind}
+	cfg := check.Config{ConfirmationKind: *jobKind, AuditPublicKey: *auditPub}
 	var err error
+	if cfg.AuditPublicKey == "" && *auditKeyFile != "" {
+		if cfg.AuditPublicKey, err = publicAuditKey(*auditKeyFile); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
 	if cfg.Since, err = parseOptionalTime(*since); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--since: %w", err)}
 	}
@@ -81,4 +91,17 @@ func readResponses(path string) (*check.Responses, error) {
 	}
 	defer f.Close()
 	return check.ReadResponses(f)
+}
+
+// publicAuditKey reads a signing key file and returns its verifier key.
+func publicAuditKey(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	k, err := audit.ParseKey(string(b))
+	if err != nil {
+		return "", err
+	}
+	return k.PublicKey(), nil
 }

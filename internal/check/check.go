@@ -60,8 +60,10 @@ type Config struct {
 	// appointment id. An empty kind skips the check (and says so).
 	ConfirmationKind string
 	ConfirmationArg  string
-	// VerifyAudit, when set, verifies the audit log's tamper evidence.
-	VerifyAudit func(ctx context.Context) error
+	// AuditPublicKey is the verifier key (note format) of the audit log's
+	// checkpoints; when set, the log's Merkle tree and checkpoints are
+	// rebuilt and verified with audit.Verify.
+	AuditPublicKey string
 }
 
 // Violation is one broken invariant with the ids that break it.
@@ -79,6 +81,7 @@ type Report struct {
 	Appointments int         `json:"appointments"`
 	InWindow     int         `json:"appointments_in_window"`
 	Responses    int         `json:"responses"`
+	AuditLeaves  uint64      `json:"audit_leaves"`
 	Skipped      []string    `json:"skipped,omitempty"`
 	Violations   []Violation `json:"violations"`
 }

@@ -3,7 +3,6 @@ package check_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/vaxbook/vaxbook/internal/audit"
 	"github.com/vaxbook/vaxbook/internal/check"
 	"github.com/vaxbook/vaxbook/internal/clock"
 	"github.com/vaxbook/vaxbook/internal/store"
@@ -27,6 +27,8 @@ const jobKind = check.DefaultConfirmationKind
 type fixture struct {
 	t         *testing.T
 	db        *store.DB
+	key       audit.Key
+	sealer    *audit.Sealer
 	now       time.Time
 	responses *check.Responses
 	people    int64
@@ -36,6 +38,13 @@ func setup(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
 	migrateRiver(t, db)
 	f := &fixture{t: t, db: db, now: time.Date(2027, 2, 18, 8, 0, 0, 0, time.UTC)}
+	var err error
+	if f.key, _, err = audit.GenerateKey("check.test/audit"); err != nil {
+		t.Fatal(err)
+	}
+	if f.sealer, err = audit.NewSealer(db, f.key, audit.Config{}, nil, clock.NewFake(f.now)); err != nil {
+		t.Fatal(err)
+	}
 	f.responses = &check.Responses{Since: f.now.Add(-time.Hour), Until: f.now.Add(time.Hour)}
 	f.exec("INSERT INTO regions (code, name, jurisdiction) VALUES ('MA', 'Massachusetts', 'US-MA')")
 	f.exec(`INSERT INTO sites (id, region, name, lat, lng, time_zone, external_id)
@@ -134,11 +143,49 @@ func (f *fixture) hold(id string, slot int64, expires time.Time) {
 		id, slot, f.person(), expires.UnixMicro(), f.now.UnixMicro())
 }
 
-func (f *fixture) run(verify func(context.Context) error) *check.Report {
+// seal turns every audit record into a leaf and signs a checkpoint, as the
+// service's sealer does in the background.
+func (f *fixture) seal() {
 	f.t.Helper()
+	for i := 0; i < 20; i++ {
+		r, err := f.sealer.SealOnce(context.Background())
+		if err != nil {
+			f.t.Fatalf("seal: %v", err)
+		}
+		if r.Sealed == 0 && r.Lag == 0 {
+			return
+		}
+	}
+	f.t.Fatal("sealer did not catch up")
+}
+
+// tamper edits the audit log as someone with superuser rights could: with
+// the append-only triggers out of the way.
+func (f *fixture) tamper(stmt string) {
+	f.t.Helper()
+	ctx := context.Background()
+	conn, err := f.db.Write.Conn(ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer conn.Close()
+	stmts := []string{"SET session_replication_role = replica", stmt, "RESET session_replication_role"}
+	if f.db.Dialect == store.SQLite {
+		stmts = []string{"DROP TRIGGER IF EXISTS audit_log_no_update", stmt}
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			f.t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func (f *fixture) run() *check.Report {
+	f.t.Helper()
+	f.seal()
 	rep, err := check.Run(context.Background(), check.Config{
 		DB: f.db, Clock: clock.NewFake(f.now), Responses: f.responses,
-		ConfirmationKind: jobKind, VerifyAudit: verify,
+		ConfirmationKind: jobKind, AuditPublicKey: f.key.PublicKey(),
 	})
 	if err != nil {
 		f.t.Fatalf("check: %v", err)
@@ -150,11 +197,11 @@ func TestCleanDatabasePasses(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := setup(t, db)
-		rep := f.run(func(context.Context) error { return nil })
-		if !rep.OK() {
+		rep := f.run()
+		if !rep.OK() || len(rep.Skipped) > 0 {
 			t.Fatalf("clean database reported violations:\n%s", rep.Summary())
 		}
-		if rep.Slots != 3 || rep.Appointments != 4 || rep.InWindow != 3 || rep.Responses != 3 {
+		if rep.Slots != 3 || rep.Appointments != 4 || rep.InWindow != 3 || rep.Responses != 3 || rep.AuditLeaves != 3 {
 			t.Fatalf("counts = %+v", rep)
 		}
 	})
@@ -165,7 +212,6 @@ func TestFindsEachViolation(t *testing.T) {
 	cases := []struct {
 		name   string
 		breaks func(f *fixture)
-		verify func(context.Context) error
 		kind   string
 		ids    []string
 	}{
@@ -174,35 +220,36 @@ func TestFindsEachViolation(t *testing.T) {
 			// seat count: only counting appointments can see it.
 			f.insertAppointment("a4", 11, f.person())
 			f.responses.Booked = append(f.responses.Booked, check.Response{Type: check.TypeBooked, ID: "a4", Reference: "REF-a4"})
-		}, nil, check.KindOverCapacity, []string{"11/online"}},
+		}, check.KindOverCapacity, []string{"11/online"}},
 		{"remaining drifted", func(f *fixture) {
 			f.exec("UPDATE slots SET remaining = remaining + 1 WHERE id = 10")
-		}, nil, check.KindRemaining, []string{"10/online"}},
+		}, check.KindRemaining, []string{"10/online"}},
 		{"walk-in pool drifted", func(f *fixture) {
 			f.exec("UPDATE slots SET walkin_remaining = 1 WHERE id = 12")
-		}, nil, check.KindRemaining, []string{"12/walkin"}},
+		}, check.KindRemaining, []string{"12/walkin"}},
 		{"double booked", func(f *fixture) {
 			f.exec("DROP INDEX appointments_one_per_dose")
 			f.book("a5", 12, 1, true, true, true)
-		}, nil, check.KindDoubleBooked, []string{"a1", "a5"}},
+		}, check.KindDoubleBooked, []string{"a1", "a5"}},
 		{"201 without a committed appointment", func(f *fixture) {
 			f.responses.Booked = append(f.responses.Booked, check.Response{Type: check.TypeBooked, ID: "ghost", Reference: "REF-ghost"})
-		}, nil, check.KindResponseUncommitted, []string{"ghost"}},
+		}, check.KindResponseUncommitted, []string{"ghost"}},
 		{"201 with another reference", func(f *fixture) {
 			f.responses.Booked[0].Reference = "REF-other"
-		}, nil, check.KindResponseUncommitted, []string{"a1"}},
+		}, check.KindResponseUncommitted, []string{"a1"}},
 		{"committed but never answered", func(f *fixture) {
 			f.book("a6", 12, f.person(), true, true, false)
-		}, nil, check.KindUnanswered, []string{"a6"}},
+		}, check.KindUnanswered, []string{"a6"}},
 		{"booking without audit record", func(f *fixture) {
 			f.book("a7", 12, f.person(), false, true, true)
-		}, nil, check.KindAuditMissing, []string{"a7"}},
+		}, check.KindAuditMissing, []string{"a7"}},
 		{"booking without confirmation job", func(f *fixture) {
 			f.book("a8", 12, f.person(), true, false, true)
-		}, nil, check.KindConfirmationMissing, []string{"a8"}},
-		{"audit log does not verify", func(f *fixture) {}, func(context.Context) error {
-			return errors.New("record 3 disagrees with checkpoint 2")
-		}, check.KindAuditLog, []string{"audit_log"}},
+		}, check.KindConfirmationMissing, []string{"a8"}},
+		{"audit log edited after sealing", func(f *fixture) {
+			f.seal()
+			f.tamper("UPDATE audit_log SET subjects = '[\"appointment:a9\"]' WHERE seq = (SELECT MIN(seq) FROM audit_log)")
+		}, check.KindAuditLog, []string{"checkpoint-root", "record-altered:seq=1"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,7 +257,7 @@ func TestFindsEachViolation(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, db *store.DB) {
 				f := setup(t, db)
 				tc.breaks(f)
-				rep := f.run(tc.verify)
+				rep := f.run()
 				v := find(rep, tc.kind)
 				if v == nil {
 					t.Fatalf("no %s violation in:\n%s", tc.kind, rep.Summary())
