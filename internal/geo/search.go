@@ -43,7 +43,7 @@ type Query struct {
 // Hit is one slot of a search result with its site and distance.
 type Hit struct {
 	Slot
-	Site       Site
+	Site       *Site // shared with the index; read only
 	DistanceKm float64
 	Vaccine    string // product name
 }
@@ -67,12 +67,12 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	var hits []Hit
+	hits := make([]Hit, 0, q.Limit+1)
 	for _, group := range s.nearby(q.Near, q.RadiusKm) {
 		if group.dist < after.dist {
 			continue
 		}
-		hits = append(hits, s.groupHits(group, q, after)...)
+		hits = s.appendGroupHits(hits, group, q, after)
 		if len(hits) > q.Limit {
 			break
 		}
@@ -136,8 +136,8 @@ func (s *snapshot) nearby(p Point, radiusKm float64) []siteGroup {
 	return groups
 }
 
-func (s *snapshot) groupHits(g siteGroup, q Query, after cursor) []Hit {
-	var hits []Hit
+func (s *snapshot) appendGroupHits(hits []Hit, g siteGroup, q Query, after cursor) []Hit {
+	first := len(hits)
 	for _, e := range g.sites {
 		from := sort.Search(len(e.slots), func(i int) bool { return !e.slots[i].Start.Before(q.From) })
 		for _, sl := range e.slots[from:] {
@@ -147,15 +147,16 @@ func (s *snapshot) groupHits(g siteGroup, q Query, after cursor) []Hit {
 			if !q.matches(sl) || !after.before(g.dist, sl) {
 				continue
 			}
-			hits = append(hits, Hit{Slot: sl, Site: e.Site, DistanceKm: g.dist, Vaccine: s.vaccines[sl.VaccineCode]})
+			hits = append(hits, Hit{Slot: sl, Site: &e.Site, DistanceKm: g.dist, Vaccine: s.vaccines[sl.VaccineCode]})
 		}
 	}
 	if len(g.sites) > 1 {
-		sort.Slice(hits, func(i, j int) bool {
-			if !hits[i].Start.Equal(hits[j].Start) {
-				return hits[i].Start.Before(hits[j].Start)
+		group := hits[first:]
+		sort.Slice(group, func(i, j int) bool {
+			if !group[i].Start.Equal(group[j].Start) {
+				return group[i].Start.Before(group[j].Start)
 			}
-			return hits[i].ID < hits[j].ID
+			return group[i].ID < group[j].ID
 		})
 	}
 	return hits
