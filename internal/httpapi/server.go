@@ -63,7 +63,7 @@ func New(cfg Config, modules ...Module) (*Server, error) {
 		m.Register(s.router)
 	}
 	metrics := newHTTPMetrics(cfg.Registry)
-	s.handler = s.recoverer(metrics.wrap(securityHeaders(s.router)))
+	s.handler = s.recoverer(metrics.wrap(securityHeaders(http.HandlerFunc(s.route))))
 	return s, nil
 }
 
@@ -75,6 +75,16 @@ func (s *Server) Routes() []string { return s.router.Routes() }
 
 // OpenAPIDocument returns the merged document.
 func (s *Server) OpenAPIDocument() []byte { return s.openapi }
+
+// route sends the request to its handler, answering unknown routes with a
+// problem body rather than the mux's plain text.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.router.Handler(r); pattern == "" {
+		httpx.WriteProblem(w, apperr.New("not-found", "no such route: %s %s", r.Method, r.URL.Path))
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
 
 func (s *Server) routesOps() {
 	r := s.router
