@@ -19,12 +19,14 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/clock"
 	"github.com/vaxbook/vaxbook/internal/eligibility"
+	"github.com/vaxbook/vaxbook/internal/geo"
 	"github.com/vaxbook/vaxbook/internal/httpapi"
 	"github.com/vaxbook/vaxbook/internal/httpapi/bookingapi"
 	"github.com/vaxbook/vaxbook/internal/httpapi/identityapi"
 	"github.com/vaxbook/vaxbook/internal/identity"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/store"
+	"github.com/vaxbook/vaxbook/internal/web"
 )
 
 // Config is everything a vaxbook process is configured with. The cmd
@@ -63,8 +65,10 @@ type App struct {
 	Identity    *identity.Store
 	Booking     *booking.Service
 	Eligibility *eligibility.Service
-	Handler     http.Handler
-	Server      *httpapi.Server
+	// Search is the in-memory slot search index (the read model).
+	Search  *geo.Index
+	Handler http.Handler
+	Server  *httpapi.Server
 
 	log      *slog.Logger
 	ready    chan struct{}
@@ -114,9 +118,19 @@ func (a *App) build(ctx context.Context) error {
 	a.Eligibility = elig
 	a.Booking = booking.NewService(a.DB, booking.Config{Clock: cfg.Clock, Log: a.log, Gate: elig, HoldTTL: cfg.HoldTTL})
 
+	if a.Search, err = geo.NewIndex(geo.IndexConfig{DB: a.DB, Clock: cfg.Clock, Log: a.log}); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	pages, err := web.New(web.Config{Log: a.log, Clock: cfg.Clock, PublicURL: cfg.PublicURL, Keys: cfg.Keys,
+		Identity: a.Identity, Eligibility: a.Eligibility, Booking: a.Booking, Search: a.Search, Registry: a.Registry})
+	if err != nil {
+		return fmt.Errorf("web pages: %w", err)
+	}
+
 	modules := []httpapi.Module{
 		&identityapi.Module{IDs: a.Identity, Log: a.log},
 		&bookingapi.Module{Booking: a.Booking, Auth: a.Identity, Log: a.log},
+		pages,
 	}
 	srv, err := httpapi.New(httpapi.Config{DB: a.DB, Log: a.log, Registry: a.Registry, Ready: a.readyCheck}, modules...)
 	if err != nil {
@@ -141,6 +155,11 @@ func (a *App) Start(ctx context.Context) {
 	go func() {
 		defer a.wg.Done()
 		a.sweep(ctx)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.Search.Start(ctx)
 	}()
 }
 

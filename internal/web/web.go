@@ -13,14 +13,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/clock"
+	"github.com/vaxbook/vaxbook/internal/eligibility"
+	"github.com/vaxbook/vaxbook/internal/geo"
 	"github.com/vaxbook/vaxbook/internal/httpx"
 	"github.com/vaxbook/vaxbook/internal/identity"
 	"github.com/vaxbook/vaxbook/internal/pii"
 )
 
-// Config is what the pages need. Log, Clock, Keys and Identity are
-// required.
+// Config is what the pages need; every field but Registry is required.
 type Config struct {
 	Log   *slog.Logger
 	Clock clock.Clock
@@ -28,8 +30,12 @@ type Config struct {
 	// every cookie Secure.
 	PublicURL string
 	// Keys seal the journey cookie and derive the CSRF tokens.
-	Keys     *pii.Keys
-	Identity *identity.Store
+	Keys        *pii.Keys
+	Identity    *identity.Store
+	Eligibility *eligibility.Service
+	Booking     *booking.Service
+	// Search is the slot search index GET /v1/slots answers from.
+	Search *geo.Index
 	// Registry is read by the staff dashboard.
 	Registry prometheus.Gatherer
 }
@@ -44,8 +50,9 @@ type Web struct {
 
 // New loads the templates, translations and assets.
 func New(cfg Config) (*Web, error) {
-	if cfg.Log == nil || cfg.Clock == nil || cfg.Keys == nil || cfg.Identity == nil {
-		return nil, errors.New("web: Log, Clock, Keys and Identity are required")
+	if cfg.Log == nil || cfg.Clock == nil || cfg.Keys == nil || cfg.Identity == nil ||
+		cfg.Eligibility == nil || cfg.Booking == nil || cfg.Search == nil {
+		return nil, errors.New("web: Log, Clock, Keys, Identity, Eligibility, Booking and Search are required")
 	}
 	a, err := newAssets()
 	if err != nil {
@@ -71,6 +78,36 @@ func (s *Web) Register(r *httpx.Router) {
 	r.Handle("GET /static/", s.assets)
 	s.page(r, "GET /{$}", s.start)
 	s.page(r, "GET /lang/{lang}", s.switchLang)
+	s.page(r, "GET /book", s.begin)
+	s.page(r, "GET /book/identity", s.identityPage)
+	s.page(r, "POST /book/identity", s.identitySubmit)
+	s.page(r, "GET /book/questions/{step}", s.questionPage)
+	s.page(r, "POST /book/questions/{step}", s.questionSubmit)
+	s.page(r, "GET /book/result", s.result)
+	s.page(r, "GET /book/slots", s.slots)
+	s.page(r, "POST /book/hold", s.hold)
+	s.page(r, "POST /book/hold/extend", s.extend)
+	s.page(r, "GET /book/check", s.check)
+	s.page(r, "POST /book/confirm", s.confirm)
+	s.page(r, "GET /book/confirmation/{id}", s.confirmation)
+	s.page(r, "GET /appointments/{id}/calendar.ics", s.calendar)
+	s.page(r, "GET /manage", s.manageFind)
+	s.page(r, "POST /manage", s.manageLookup)
+	s.page(r, "GET /manage/appointment", s.manageView)
+	s.page(r, "GET /manage/cancel", s.manageCancelAsk)
+	s.page(r, "POST /manage/cancel", s.manageCancel)
+	s.page(r, "GET /manage/reschedule", s.manageSlots)
+	s.page(r, "POST /manage/reschedule", s.manageReschedule)
+}
+
+// begin starts a booking: straight to the questions when the browser
+// already has a session, else to the identity form.
+func (s *Web) begin(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.principal(r); err == nil {
+		http.Redirect(w, r, "/book/questions/1", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/book/identity", http.StatusSeeOther)
 }
 
 // page registers a page handler behind the guard.
