@@ -5,11 +5,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/vaxbook/vaxbook/internal/apperr"
 )
 
 // command is one subcommand. Each lives in its own file and registers itself
@@ -40,6 +43,12 @@ func main() {
 	defer stop()
 	if err := cmd.run(ctx, os.Args[2:]); err != nil {
 		fmt.Fprintf(os.Stderr, "vaxbook %s: %v\n", os.Args[1], err)
+		var e *apperr.Error
+		if errors.As(err, &e) {
+			for field, msg := range e.Fields {
+				fmt.Fprintf(os.Stderr, "  %s: %s\n", field, msg)
+			}
+		}
 		os.Exit(exitCode(err))
 	}
 }
