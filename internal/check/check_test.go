@@ -3,6 +3,7 @@ package check_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/audit"
 	"github.com/vaxbook/vaxbook/internal/check"
 	"github.com/vaxbook/vaxbook/internal/clock"
+	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/store"
 	"github.com/vaxbook/vaxbook/internal/store/storetest"
 )
@@ -191,6 +193,24 @@ func (f *fixture) run() *check.Report {
 		f.t.Fatalf("check: %v", err)
 	}
 	return rep
+}
+
+// The checker looks for the job kind and argument the outbox writes.
+func TestConfirmationJobMatchesOutbox(t *testing.T) {
+	t.Parallel()
+	args := notify.ConfirmationArgs{MessageArgs: notify.MessageArgs{AppointmentID: "a1"}}
+	b, err := json.Marshal(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if args.Kind() != check.DefaultConfirmationKind || m[check.DefaultConfirmationArg] != "a1" {
+		t.Fatalf("outbox writes kind %q args %s; check looks for %q/%q", args.Kind(), b,
+			check.DefaultConfirmationKind, check.DefaultConfirmationArg)
+	}
 }
 
 func TestCleanDatabasePasses(t *testing.T) {

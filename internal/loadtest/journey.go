@@ -74,6 +74,11 @@ func transient(r result) bool {
 // loadRoom loads the waiting-room status, as the page does on arrival.
 func (d *driver) loadRoom(ctx context.Context, p *person) next {
 	r := d.cl.do(ctx, call{step: StepRoom, method: "GET", path: "/v1/waiting-room"})
+	if r.status == http.StatusNotFound {
+		// A deployment without a waiting room: go straight in.
+		d.noteRoom(roomStatus{State: "absent"})
+		return goTo(stSession, 0)
+	}
 	if !r.ok() {
 		if transient(r) {
 			return p.retry(StepRoom, r)

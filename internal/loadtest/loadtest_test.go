@@ -80,7 +80,7 @@ func TestIdentitiesAreUnique(t *testing.T) {
 		age := now.Sub(born).Hours() / 24 / 365.25
 		if !p.eligible {
 			ineligible++
-			if age >= 60 {
+			if age >= 16 {
 				t.Fatalf("ineligible person aged %.0f", age)
 			}
 		} else if age < 65 {
