@@ -326,3 +326,13 @@ func (s *Service) resolveJurisdiction(ctx context.Context, jurisdiction string) 
 	}
 	return "", apperr.Invalid("jurisdiction", "name the jurisdiction: several have active rules")
 }
+
+// RollbackIn rolls back jurisdiction, or the only jurisdiction with an
+// active version when jurisdiction is empty.
+func (s *Service) RollbackIn(ctx context.Context, jurisdiction, actor string) (Move, error) {
+	j, err := s.resolveJurisdiction(ctx, jurisdiction)
+	if err != nil {
+		return Move{}, err
+	}
+	return s.Rollback(ctx, j, actor)
+}
