@@ -255,7 +255,7 @@ type env struct {
 func setupWith(t *testing.T, db *store.DB, mail *mailServer, cfg Config, start bool) *env {
 	t.Helper()
 	ctx := context.Background()
-	if err := Migrate(ctx, db, nil); err != nil {
+	if err := Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{db: db, clock: &shiftClock{}, mail: mail, fail: &failingListener{}}

@@ -28,17 +28,13 @@ func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
 // Migrate applies river's own migrations (its job, leader and queue
 // tables). Run it after the store's migrations, from migrate, serve and
 // tests.
-func Migrate(ctx context.Context, db *store.DB, log *slog.Logger) error {
-	m, err := rivermigrate.New(driver(db), &rivermigrate.Config{Logger: quiet(log)})
+func Migrate(ctx context.Context, db *store.DB) error {
+	m, err := rivermigrate.New(driver(db), &rivermigrate.Config{Logger: quiet(nil)})
 	if err != nil {
 		return fmt.Errorf("river migrations: %w", err)
 	}
-	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	if err != nil {
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("river migrations: %w", err)
-	}
-	if log != nil && len(res.Versions) > 0 {
-		log.InfoContext(ctx, "river migrations applied", slog.Int("count", len(res.Versions)))
 	}
 	return nil
 }
