@@ -22,6 +22,8 @@ func runLoadtest(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Target, "target", env("VAXBOOK_LOADTEST_TARGET", "http://"+env("VAXBOOK_ADDR", "127.0.0.1:8080")),
 		"base URL of the vaxbook under test (VAXBOOK_LOADTEST_TARGET); loopback only unless --allow-remote")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address")
+	fs.BoolVar(&cfg.ForwardedFor, "forwarded-for", false,
+		"give each person an address from 198.18.0.0/15 in X-Forwarded-For (the server must trust the driver as a proxy)")
 	fs.IntVar(&cfg.People, "people", 1000, "how many simulated people arrive")
 	curve := fs.String("curve", "burst", "arrival curve: burst[:TAU] (most arrive in the first minutes), uniform, spike")
 	fs.DurationVar(&cfg.Arrivals, "duration", def.Arrivals, "window over which people arrive")

@@ -22,7 +22,7 @@ func (d *driver) book(p *person) next {
 	if p.admission != "" {
 		headers["Admission-Token"] = p.admission
 	}
-	c := call{step: StepBook, method: "POST", path: "/v1/appointments", token: p.session, headers: headers, body: body}
+	c := call{from: p.addr, step: StepBook, method: "POST", path: "/v1/appointments", token: p.session, headers: headers, body: body}
 	first := p.bookTries == 0
 	p.bookTries++
 	var results []result

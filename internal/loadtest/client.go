@@ -44,6 +44,8 @@ type call struct {
 	body    any
 	// timeout overrides the client's, for people who give up early.
 	timeout time.Duration
+	// from is the person's address for X-Forwarded-For ("" sends none).
+	from string
 }
 
 // result is what came back. A transport error (timeout, reset) leaves
@@ -134,6 +136,9 @@ func (cl *client) send(ctx context.Context, c call) result {
 	}
 	for k, v := range c.headers {
 		req.Header.Set(k, v)
+	}
+	if c.from != "" {
+		req.Header.Set("X-Forwarded-For", c.from)
 	}
 	resp, err := cl.http.Do(req)
 	if err != nil {

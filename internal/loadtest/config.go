@@ -38,6 +38,13 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Seed makes the choices of a run repeatable.
 	Seed uint64
+	// ForwardedFor gives each person an address of their own from the
+	// benchmarking range 198.18.0.0/15 (RFC 2544), sent in
+	// X-Forwarded-For. Without it every simulated person shares the
+	// driver's address and per-address rate limits treat the run as one
+	// client; it only has an effect when the server trusts the driver's
+	// address as a proxy.
+	ForwardedFor bool
 
 	// Shares of people who behave a certain way, each between 0 and 1.
 	Ineligible     float64 // too young for the active rules
@@ -78,7 +85,7 @@ func Defaults(target string, n int) Config {
 		Concurrency: 128, RequestTimeout: 30 * time.Second, Seed: 1,
 		Ineligible: 0.2, DoubleClick: 0.05, ClientTimeout: 0.05, Stale: 0.1,
 		AbandonHold: 0.05, AbandonQueue: 0.03, DirectBooking: 0.3, ReleaseAbandon: 0.5,
-		ZIPs:        []string{"02114", "01602", "01101", "02139", "01851", "02301", "02740", "01901"},
+		ZIPs: []string{"02114", "01602", "01101", "02139", "01851", "02301", "02740", "01901"},
 		// 66-89 is eligible under every Massachusetts 2021 version from
 		// phase2-g2 on; 10-15 is too young under all of them (phase3 admits
 		// 16 and over).

@@ -73,7 +73,7 @@ func transient(r result) bool {
 
 // loadRoom loads the waiting-room status, as the page does on arrival.
 func (d *driver) loadRoom(ctx context.Context, p *person) next {
-	r := d.cl.do(ctx, call{step: StepRoom, method: "GET", path: "/v1/waiting-room"})
+	r := d.cl.do(ctx, call{from: p.addr, step: StepRoom, method: "GET", path: "/v1/waiting-room"})
 	if r.status == http.StatusNotFound {
 		// A deployment without a waiting room: go straight in.
 		d.noteRoom(roomStatus{State: "absent"})
@@ -130,7 +130,7 @@ func (t ticketStatus) pollAfter() time.Duration {
 }
 
 func (d *driver) join(ctx context.Context, p *person) next {
-	r := d.cl.do(ctx, call{step: StepTicket, method: "POST", path: "/v1/waiting-room/tickets", body: map[string]any{}})
+	r := d.cl.do(ctx, call{from: p.addr, step: StepTicket, method: "POST", path: "/v1/waiting-room/tickets", body: map[string]any{}})
 	if !r.ok() {
 		if transient(r) {
 			return p.retry(StepTicket, r)
@@ -153,7 +153,7 @@ func (d *driver) join(ctx context.Context, p *person) next {
 }
 
 func (d *driver) poll(ctx context.Context, p *person) next {
-	c := call{step: StepPoll, method: "GET", path: "/v1/waiting-room/tickets/" + url.PathEscape(p.ticket)}
+	c := call{from: p.addr, step: StepPoll, method: "GET", path: "/v1/waiting-room/tickets/" + url.PathEscape(p.ticket)}
 	if p.cookie != "" {
 		c.headers = map[string]string{"Cookie": p.cookie}
 	}
@@ -197,7 +197,7 @@ func (d *driver) ticketNext(p *person, t ticketStatus) next {
 }
 
 func (d *driver) signIn(ctx context.Context, p *person) next {
-	r := d.cl.do(ctx, call{step: StepSession, method: "POST", path: "/v1/sessions",
+	r := d.cl.do(ctx, call{from: p.addr, step: StepSession, method: "POST", path: "/v1/sessions",
 		body: p.identity(d.runID, &d.cfg, time.Now())})
 	if !r.ok() {
 		if transient(r) {
@@ -217,7 +217,7 @@ func (d *driver) signIn(ctx context.Context, p *person) next {
 }
 
 func (d *driver) evaluate(ctx context.Context, p *person) next {
-	r := d.cl.do(ctx, call{step: StepEvaluate, method: "POST", path: "/v1/eligibility:evaluate",
+	r := d.cl.do(ctx, call{from: p.addr, step: StepEvaluate, method: "POST", path: "/v1/eligibility:evaluate",
 		token: p.session, body: map[string]any{"answers": d.cfg.Answers}})
 	if !r.ok() {
 		if transient(r) {
@@ -250,7 +250,7 @@ type slotView struct {
 
 func (d *driver) search(ctx context.Context, p *person) next {
 	q := url.Values{"near": {p.zip}, "dose": {fmt.Sprint(d.cfg.Dose)}, "limit": {"20"}}
-	r := d.cl.do(ctx, call{step: StepSearch, method: "GET", path: "/v1/slots?" + q.Encode(), token: p.session})
+	r := d.cl.do(ctx, call{from: p.addr, step: StepSearch, method: "GET", path: "/v1/slots?" + q.Encode(), token: p.session})
 	if !r.ok() {
 		if transient(r) {
 			return p.retry(StepSearch, r)
@@ -312,7 +312,7 @@ func (d *driver) admissionHeader(p *person) map[string]string {
 }
 
 func (d *driver) takeHold(ctx context.Context, p *person) next {
-	r := d.cl.do(ctx, call{step: StepHold, method: "POST", path: "/v1/holds", token: p.session,
+	r := d.cl.do(ctx, call{from: p.addr, step: StepHold, method: "POST", path: "/v1/holds", token: p.session,
 		headers: d.admissionHeader(p), body: map[string]any{"slot_id": p.slot}})
 	switch {
 	case r.status == http.StatusConflict && (r.problem == "slot-full" || r.problem == "conflict"):
@@ -344,7 +344,7 @@ func (d *driver) takeHold(ctx context.Context, p *person) next {
 }
 
 func (d *driver) release(ctx context.Context, p *person) next {
-	r := d.cl.do(ctx, call{step: StepRelease, method: "DELETE", path: "/v1/holds/" + url.PathEscape(p.hold),
+	r := d.cl.do(ctx, call{from: p.addr, step: StepRelease, method: "DELETE", path: "/v1/holds/" + url.PathEscape(p.hold),
 		token: p.session})
 	if !r.ok() && transient(r) {
 		return p.retry(StepRelease, r)

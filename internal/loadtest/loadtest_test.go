@@ -87,6 +87,12 @@ func TestIdentitiesAreUnique(t *testing.T) {
 			t.Fatalf("eligible person aged %.0f", age)
 		}
 	}
+	cfg.ForwardedFor = true
+	for i, want := range map[int]string{0: "198.18.0.0", 257: "198.18.1.1", 65536: "198.19.0.0", 131072: "198.18.0.0"} {
+		if got := newPerson(i, &cfg).addr; got != want {
+			t.Errorf("address of person %d = %s, want %s", i, got, want)
+		}
+	}
 	if share := float64(ineligible) / float64(cfg.People); share < 0.17 || share > 0.23 {
 		t.Fatalf("ineligible share %.3f, want about 0.2", share)
 	}

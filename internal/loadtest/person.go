@@ -40,6 +40,7 @@ type person struct {
 	eligible, doubleClick, clientTimeout, stale bool
 	abandonQueue, abandonHold, release, direct  bool
 
+	addr              string // X-Forwarded-For, when the run sends it
 	arrived, joinedAt time.Time
 	ticket, cookie    string
 	admission         string
@@ -73,6 +74,12 @@ func newPerson(i int, cfg *Config) *person {
 	p.abandonHold = r.Float64() < cfg.AbandonHold
 	p.release = r.Float64() < cfg.ReleaseAbandon
 	p.direct = r.Float64() < cfg.DirectBooking
+	if cfg.ForwardedFor {
+		// 198.18.0.0/15 has 131,072 addresses; larger runs share some, as
+		// people behind one network address do.
+		n := i % (1 << 17)
+		p.addr = fmt.Sprintf("198.%d.%d.%d", 18+n>>16, (n>>8)&0xff, n&0xff)
+	}
 	return p
 }
 
