@@ -16,12 +16,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vaxbook/vaxbook/internal/audit"
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/clock"
 	"github.com/vaxbook/vaxbook/internal/eligibility"
 	"github.com/vaxbook/vaxbook/internal/geo"
 	"github.com/vaxbook/vaxbook/internal/httpapi"
 	"github.com/vaxbook/vaxbook/internal/httpapi/bookingapi"
+	"github.com/vaxbook/vaxbook/internal/httpapi/eligibilityapi"
 	"github.com/vaxbook/vaxbook/internal/httpapi/identityapi"
 	"github.com/vaxbook/vaxbook/internal/identity"
 	"github.com/vaxbook/vaxbook/internal/pii"
@@ -55,6 +57,11 @@ type Config struct {
 	SweepInterval time.Duration
 	// MaxConns bounds the PostgreSQL pool.
 	MaxConns int
+	// AuditKey signs audit checkpoints. Nil: SQLite keeps one beside the
+	// database, PostgreSQL makes a throwaway key and warns (audit.go).
+	AuditKey *audit.Key
+	// Audit tunes the audit sealer.
+	Audit audit.Config
 }
 
 // App is a running vaxbook.
@@ -67,6 +74,8 @@ type App struct {
 	Eligibility *eligibility.Service
 	// Search is the in-memory slot search index (the read model).
 	Search  *geo.Index
+	// Sealer seals audit records into the Merkle tree (audit.go).
+	Sealer  *audit.Sealer
 	Handler http.Handler
 	Server  *httpapi.Server
 
@@ -130,8 +139,14 @@ func (a *App) build(ctx context.Context) error {
 	modules := []httpapi.Module{
 		&identityapi.Module{IDs: a.Identity, Log: a.log},
 		&bookingapi.Module{Booking: a.Booking, Auth: a.Identity, Log: a.log},
+		&eligibilityapi.Module{Eligibility: a.Eligibility, Auth: a.Identity, People: a.Identity, Log: a.log},
 		pages,
 	}
+	auditMod, err := a.buildAudit()
+	if err != nil {
+		return err
+	}
+	modules = append(modules, auditMod)
 	srv, err := httpapi.New(httpapi.Config{DB: a.DB, Log: a.log, Registry: a.Registry, Ready: a.readyCheck}, modules...)
 	if err != nil {
 		return err
@@ -161,6 +176,7 @@ func (a *App) Start(ctx context.Context) {
 		defer a.wg.Done()
 		a.Search.Start(ctx)
 	}()
+	a.startAudit(ctx)
 }
 
 // WaitReady blocks until start-up loading finished, returning its error.
