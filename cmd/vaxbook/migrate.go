@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 func init() {
@@ -23,6 +25,9 @@ func runMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := notify.Migrate(ctx, db); err != nil {
+		return err
+	}
 	fmt.Printf("migrations applied to %s (%s)\n", db.Redacted(), db.Dialect)
 	return nil
 }
