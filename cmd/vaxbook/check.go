@@ -36,11 +36,6 @@ func runCheck(ctx context.Context, args []string) error {
 	}
 	cfg := check.Config{ConfirmationKind: *jobKind, AuditPublicKey: *auditPub}
 	var err error
-	if cfg.AuditPublicKey == "" && *auditKeyFile != "" {
-		if cfg.AuditPublicKey, err = publicAuditKey(*auditKeyFile); err != nil {
-			return &exitError{code: 2, err: err}
-		}
-	}
 	if cfg.Since, err = parseOptionalTime(*since); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--since: %w", err)}
 	}
@@ -60,6 +55,11 @@ func runCheck(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	cfg.DB = db
+	if cfg.AuditPublicKey == "" {
+		if cfg.AuditPublicKey, err = publicAuditKey(db, *auditKeyFile); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
 	rep, err := check.Run(ctx, cfg)
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -94,7 +94,19 @@ func readResponses(path string) (*check.Responses, error) {
 }
 
 // publicAuditKey reads a signing key file and returns its verifier key.
-func publicAuditKey(path string) (string, error) {
+// Without a file named, SQLite's key beside the database (where serve
+// keeps it) is used if it exists; otherwise the proofs go unchecked, and
+// the report says so.
+func publicAuditKey(db *store.DB, path string) (string, error) {
+	if path == "" && db.Dialect == store.SQLite {
+		path = db.Path + ".audit.key"
+		if _, err := os.Stat(path); err != nil {
+			return "", nil
+		}
+	}
+	if path == "" {
+		return "", nil
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
