@@ -73,7 +73,7 @@ type App struct {
 	Booking     *booking.Service
 	Eligibility *eligibility.Service
 	// Search is the in-memory slot search index (the read model).
-	Search  *geo.Index
+	Search *geo.Index
 	// Sealer seals audit records into the Merkle tree (audit.go).
 	Sealer  *audit.Sealer
 	Handler http.Handler
