@@ -361,3 +361,6 @@ func (r *Room) currentStore() Store {
 	_, st, _ := r.current()
 	return st
 }
+
+// Now is the room's clock reading (pages show "last updated").
+func (r *Room) Now() time.Time { return r.clk.Now() }
