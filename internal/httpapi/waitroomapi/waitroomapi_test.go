@@ -42,7 +42,7 @@ var opening = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 func setup(t testing.TB) (*httptest.Server, *waitroom.Room, *clock.Fake, *httpx.Router) {
 	t.Helper()
 	db := storetest.Open(t, store.SQLite)
-	clk := clock.NewFake(opening.Add(-10 * time.Minute))
+	clk := clock.NewFake(opening.Add(-time.Minute))
 	room, err := waitroom.New(context.Background(), waitroom.Config{Mode: waitroom.ModeOff}, waitroom.Deps{DB: db, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
