@@ -254,18 +254,36 @@ type env struct {
 // setupWith builds the env on db; the outbox starts unless start is false.
 func setupWith(t *testing.T, db *store.DB, mail *mailServer, cfg Config, start bool) *env {
 	t.Helper()
+	if cfg.RetryBase == 0 {
+		cfg.RetryBase, cfg.RetryMax = 100*time.Millisecond, 400*time.Millisecond
+	}
+	e := newEnv(t, db, mail.sender(t), cfg)
+	e.mail = mail
+	if start {
+		e.start(t)
+	}
+	return e
+}
+
+// benchEnv is an env whose messages go to sender.
+func benchEnv(b *testing.B, db *store.DB, sender Sender) *env {
+	b.Helper()
+	e := newEnv(b, db, sender, Config{})
+	e.start(b)
+	return e
+}
+
+func newEnv(t testing.TB, db *store.DB, sender Sender, cfg Config) *env {
+	t.Helper()
 	ctx := context.Background()
 	if err := Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{db: db, clock: &shiftClock{}, mail: mail, fail: &failingListener{}}
+	e := &env{db: db, clock: &shiftClock{}, fail: &failingListener{}}
 	e.ids = identity.New(db, pii.TestKeys(), e.clock)
 	e.svc = booking.NewService(db, booking.Config{Clock: e.clock, Gate: allowGate{}})
-	if cfg.RetryBase == 0 {
-		cfg.RetryBase, cfg.RetryMax = 100*time.Millisecond, 400*time.Millisecond
-	}
 	cfg.PublicURL = "https://vaxbook.test"
-	o, err := New(db, Options{Config: cfg, Source: Services(e.svc, e.ids), Sender: mail.sender(t), Clock: e.clock})
+	o, err := New(db, Options{Config: cfg, Source: Services(e.svc, e.ids), Sender: sender, Clock: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,9 +297,6 @@ func setupWith(t *testing.T, db *store.DB, mail *mailServer, cfg Config, start b
 		t.Fatal(err)
 	}
 	e.site = site.ID
-	if start {
-		e.start(t)
-	}
 	return e
 }
 
@@ -290,7 +305,7 @@ func setup(t *testing.T, db *store.DB) *env {
 	return setupWith(t, db, newMailServer(t), Config{}, true)
 }
 
-func (e *env) start(t *testing.T) {
+func (e *env) start(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := e.outbox.Start(ctx); err != nil {
@@ -306,7 +321,7 @@ func (e *env) start(t *testing.T) {
 
 // slot makes a slot of the given vaccine and dose days days ahead, at
 // 10:00 in the site's zone, and returns its id and start.
-func (e *env) slot(t *testing.T, days int, vaccine string) (int64, time.Time) {
+func (e *env) slot(t testing.TB, days int, vaccine string) (int64, time.Time) {
 	t.Helper()
 	loc, _ := time.LoadLocation("America/Chicago")
 	date := e.clock.Now().In(loc).AddDate(0, 0, days).Format("2006-01-02")
@@ -324,7 +339,7 @@ func (e *env) slot(t *testing.T, days int, vaccine string) (int64, time.Time) {
 }
 
 // person creates a person and returns their id and email address.
-func (e *env) person(t *testing.T, name, lang string) (int64, string) {
+func (e *env) person(t testing.TB, name, lang string) (int64, string) {
 	t.Helper()
 	email := fmt.Sprintf("%s.%d@example.org", name, time.Now().UnixNano())
 	s, err := e.ids.CreateSession(context.Background(), identity.Attested{GivenName: name, FamilyName: "Tester",
@@ -335,7 +350,7 @@ func (e *env) person(t *testing.T, name, lang string) (int64, string) {
 	return s.PersonID, email
 }
 
-func (e *env) book(t *testing.T, personID, slotID int64) (booking.Detail, error) {
+func (e *env) book(t testing.TB, personID, slotID int64) (booking.Detail, error) {
 	t.Helper()
 	d, _, err := e.svc.Book(context.Background(), booking.BookRequest{PersonID: personID,
 		Actor: "person:test", SlotID: slotID, DecisionRef: "d-test"})
