@@ -26,6 +26,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/httpapi/eligibilityapi"
 	"github.com/vaxbook/vaxbook/internal/httpapi/identityapi"
 	"github.com/vaxbook/vaxbook/internal/identity"
+	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/store"
 	"github.com/vaxbook/vaxbook/internal/web"
@@ -62,6 +63,9 @@ type Config struct {
 	AuditKey *audit.Key
 	// Audit tunes the audit sealer.
 	Audit audit.Config
+	// Mail sends notifications; nil writes .eml files beside a SQLite
+	// database (vaxbook.mail/ with PostgreSQL). See notify.go.
+	Mail notify.Sender
 }
 
 // App is a running vaxbook.
@@ -75,7 +79,9 @@ type App struct {
 	// Search is the in-memory slot search index (the read model).
 	Search *geo.Index
 	// Sealer seals audit records into the Merkle tree (audit.go).
-	Sealer  *audit.Sealer
+	Sealer *audit.Sealer
+	// Outbox sends confirmations and reminders (notify.go).
+	Outbox  *notify.Outbox
 	Handler http.Handler
 	Server  *httpapi.Server
 
@@ -147,6 +153,11 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	modules = append(modules, auditMod)
+	notifyMod, err := a.buildNotify(ctx)
+	if err != nil {
+		return err
+	}
+	modules = append(modules, notifyMod)
 	srv, err := httpapi.New(httpapi.Config{DB: a.DB, Log: a.log, Registry: a.Registry, Ready: a.readyCheck}, modules...)
 	if err != nil {
 		return err
@@ -177,6 +188,7 @@ func (a *App) Start(ctx context.Context) {
 		a.Search.Start(ctx)
 	}()
 	a.startAudit(ctx)
+	a.startNotify(ctx)
 }
 
 // WaitReady blocks until start-up loading finished, returning its error.
