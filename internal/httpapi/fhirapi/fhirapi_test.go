@@ -455,7 +455,7 @@ func (v *validator) checkSlot(r map[string]any) error {
 			return fmt.Errorf("unknown extension %v", ext["url"])
 		}
 	}
-	if link != v.base+"/book/slots/"+r["id"].(string) {
+	if !strings.HasPrefix(link, v.base+"/book/slots?zip=") || !strings.HasSuffix(link, "&slot="+r["id"].(string)) {
 		return fmt.Errorf("deep link %q", link)
 	}
 	if capacity < 0 || (r["status"] == "free") != (capacity > 0) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
@@ -133,6 +134,18 @@ func schedule(k scheduleKey, vaccineName string) smartlinks.Schedule {
 	}
 }
 
+// DeepLink is where an aggregator sends a person for one slot: our own
+// slot list near the site (the page every booking goes through, which
+// first checks the person's session and eligibility), naming the slot.
+func DeepLink(public string, site geo.Site, slotID int64) string {
+	q := url.Values{}
+	if site.PostalCode != "" {
+		q.Set("zip", site.PostalCode)
+	}
+	q.Set("slot", strconv.FormatInt(slotID, 10))
+	return public + "/book/slots?" + q.Encode()
+}
+
 // slot publishes the online pool: free with its remaining seats as the
 // capacity, or busy with 0 when none are left. The walk-in pool is not
 // offered to aggregators.
@@ -141,9 +154,7 @@ func slot(site geo.Site, sl geo.Slot, public string) smartlinks.Slot {
 	if sl.Remaining > 0 {
 		status, capacity = "free", sl.Remaining
 	}
-	exts := []smartlinks.Extension{
-		{URL: smartlinks.ExtBookingDeepLink, ValueURL: public + "/book/slots/" + strconv.FormatInt(sl.ID, 10)},
-	}
+	exts := []smartlinks.Extension{{URL: smartlinks.ExtBookingDeepLink, ValueURL: DeepLink(public, site, sl.ID)}}
 	if site.Phone != "" {
 		exts = append(exts, smartlinks.Extension{URL: smartlinks.ExtBookingPhone, ValueString: site.Phone})
 	}
