@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -455,7 +456,8 @@ func (v *validator) checkSlot(r map[string]any) error {
 			return fmt.Errorf("unknown extension %v", ext["url"])
 		}
 	}
-	if !strings.HasPrefix(link, v.base+"/book/slots?zip=") || !strings.HasSuffix(link, "&slot="+r["id"].(string)) {
+	if u, err := url.Parse(link); err != nil || !strings.HasPrefix(link, v.base+"/book/slots?") ||
+		u.Query().Get("slot") != r["id"].(string) || len(u.Query().Get("zip")) != 5 {
 		return fmt.Errorf("deep link %q", link)
 	}
 	if capacity < 0 || (r["status"] == "free") != (capacity > 0) {

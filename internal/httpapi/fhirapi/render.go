@@ -75,9 +75,9 @@ func newFile(body []byte, modified time.Time, contentType string) file {
 // writeLine appends v as one minified JSON line. The values are our own
 // structs, so encoding cannot fail.
 func writeLine(b *bytes.Buffer, v any) {
-	line, _ := json.Marshal(v)
-	b.Write(line)
-	b.WriteByte('\n')
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false) // keep "&" in deep links readable
+	_ = enc.Encode(v)
 }
 
 func manifest(public string, modified time.Time, states map[string]bool) []byte {
@@ -138,12 +138,11 @@ func schedule(k scheduleKey, vaccineName string) smartlinks.Schedule {
 // slot list near the site (the page every booking goes through, which
 // first checks the person's session and eligibility), naming the slot.
 func DeepLink(public string, site geo.Site, slotID int64) string {
-	q := url.Values{}
+	link := public + "/book/slots?"
 	if site.PostalCode != "" {
-		q.Set("zip", site.PostalCode)
+		link += "zip=" + url.QueryEscape(site.PostalCode) + "&"
 	}
-	q.Set("slot", strconv.FormatInt(slotID, 10))
-	return public + "/book/slots?" + q.Encode()
+	return link + "slot=" + strconv.FormatInt(slotID, 10)
 }
 
 // slot publishes the online pool: free with its remaining seats as the
