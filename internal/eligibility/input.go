@@ -112,6 +112,9 @@ func NewInput(attrs Attributes, on Date, productMinAge int) (Input, error) {
 	if err != nil {
 		return Input{}, err
 	}
+	if len(attrs.PostalCode) > MaxStringLen || len(attrs.Product) > MaxStringLen {
+		return Input{}, fmt.Errorf("postal code or product over %d characters", MaxStringLen)
+	}
 	if on.Before(birth) {
 		return Input{}, fmt.Errorf("birth date is after the evaluation date")
 	}
