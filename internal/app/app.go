@@ -153,6 +153,11 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	modules = append(modules, auditMod)
+	searchMods, err := a.buildSearch()
+	if err != nil {
+		return err
+	}
+	modules = append(modules, searchMods...)
 	notifyMod, err := a.buildNotify(ctx)
 	if err != nil {
 		return err
