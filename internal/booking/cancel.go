@@ -20,6 +20,9 @@ type ChangeRequest struct {
 	Actor         string
 	// NewSlotID is the slot a reschedule moves to.
 	NewSlotID int64
+	// Dose2 says what a cancellation does with later doses of the series
+	// that are booked: Dose2Ask (refuse and ask), Dose2Keep, Dose2Cancel.
+	Dose2 string
 }
 
 // Cancel cancels a booked appointment and gives its seat back exactly once:
@@ -27,14 +30,18 @@ type ChangeRequest struct {
 // Cancelling an appointment that is already cancelled returns it unchanged.
 func (s *Service) Cancel(ctx context.Context, req ChangeRequest) (Appointment, error) {
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := s.ownAppointment(ctx, tx, req); err != nil {
+		a, err := s.ownAppointment(ctx, tx, req)
+		if err != nil {
+			return err
+		}
+		if done, err := s.cancelSeries(ctx, tx, req, a); done || err != nil {
 			return err
 		}
 		now := s.now()
 		var slotID, personID int64
 		var pool string
 		var dose int
-		err := tx.QueryRowContext(ctx, s.q.Get("cancel_appointment"), now.UnixMicro(), req.AppointmentID).Scan(
+		err = tx.QueryRowContext(ctx, s.q.Get("cancel_appointment"), now.UnixMicro(), req.AppointmentID).Scan(
 			&slotID, &pool, &personID, &dose)
 		if store.IsNoRows(err) {
 			return nil // already cancelled, completed or missed: nothing to give back
