@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaxbook/vaxbook/internal/app"
 	"github.com/vaxbook/vaxbook/internal/app/apptest"
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/store"
@@ -77,9 +78,14 @@ func BenchmarkBookingSQL(b *testing.B) {
 }
 
 func BenchmarkBookingHTTP(b *testing.B) {
-	for _, spread := range []int{1, 1000} {
-		b.Run(fmt.Sprintf("slots=%d", spread), func(b *testing.B) {
-			svc := apptest.Start(b, apptest.Options{Engine: benchEngine(b), NoDemo: false})
+	for _, mode := range []struct {
+		spread  int
+		noBatch bool
+	}{{1, false}, {1, true}, {1000, false}} {
+		spread := mode.spread
+		b.Run(fmt.Sprintf("slots=%d/batch=%v", spread, !mode.noBatch), func(b *testing.B) {
+			svc := apptest.Start(b, apptest.Options{Engine: benchEngine(b),
+				Configure: func(c *app.Config) { c.NoBatch = mode.noBatch; c.MaxConns = 40 }})
 			slots := benchSlots(b, svc, spread)
 			people := make([]*client, b.N)
 			decisions := make([]string, b.N)

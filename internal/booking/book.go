@@ -33,6 +33,9 @@ type BookRequest struct {
 // response, all in one commit. A replayed request returns the stored
 // response instead (Replay not nil).
 func (s *Service) Book(ctx context.Context, req BookRequest) (Detail, *Replay, error) {
+	if !s.cfg.NoBatch && req.HoldID == "" && req.SlotID != 0 {
+		return s.bookBatched(ctx, req)
+	}
 	if req.Idempotency == nil {
 		d, err := s.bookOnce(ctx, req)
 		return d, nil, err
@@ -89,11 +92,7 @@ func (s *Service) bookTx(ctx context.Context, tx *store.Tx, req BookRequest) (De
 	if err := s.checkDoseInterval(ctx, tx, req.PersonID, d, dose); err != nil {
 		return Detail{}, err
 	}
-	if !held {
-		if err := s.takeSeat(ctx, tx, d.Slot.ID, pool); err != nil {
-			return Detail{}, err
-		}
-	} else if pool != PoolOnline {
+	if held && pool != PoolOnline {
 		return Detail{}, apperr.Invalid("hold_id", "holds are for the online pool")
 	}
 	a := Appointment{ID: ref.New("a_", 16), PersonID: req.PersonID, SlotID: d.Slot.ID,
@@ -110,9 +109,20 @@ func (s *Service) bookTx(ctx context.Context, tx *store.Tx, req BookRequest) (De
 		RuleVersion: ruleVersion, Details: map[string]any{"dose": dose, "pool": pool}}); err != nil {
 		return Detail{}, err
 	}
-	err = s.notify(ctx, tx, Event{Kind: EventBooked, AppointmentID: a.ID, PersonID: a.PersonID,
-		SlotID: a.SlotID, SlotStart: d.Slot.Start, At: now})
-	return d, err
+	if err := s.notify(ctx, tx, Event{Kind: EventBooked, AppointmentID: a.ID, PersonID: a.PersonID,
+		SlotID: a.SlotID, SlotStart: d.Slot.Start, At: now}); err != nil {
+		return Detail{}, err
+	}
+	// The seat is taken last: the slot row is the one every booking for
+	// this slot waits on, so its lock is held only from here to COMMIT. If
+	// there is no seat, the whole transaction rolls back and the rows
+	// written above vanish with it.
+	if !held {
+		if err := s.takeSeat(ctx, tx, d.Slot.ID, pool); err != nil {
+			return Detail{}, err
+		}
+	}
+	return d, nil
 }
 
 // useHold confirms the hold the request names, or the person's own active

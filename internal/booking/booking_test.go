@@ -41,11 +41,15 @@ type env struct {
 
 var start = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func setup(t *testing.T, db *store.DB) *env {
+func setup(t *testing.T, db *store.DB) *env { return setupMode(t, db, false) }
+
+// setupMode builds the service with batching of same-slot bookings on
+// (the default) or off.
+func setupMode(t *testing.T, db *store.DB, noBatch bool) *env {
 	t.Helper()
 	e := &env{db: db, clock: clock.NewFake(start), gate: &allowGate{}}
 	e.ids = identity.New(db, pii.TestKeys(), e.clock)
-	e.svc = booking.NewService(db, booking.Config{Clock: e.clock, Gate: e.gate})
+	e.svc = booking.NewService(db, booking.Config{Clock: e.clock, Gate: e.gate, NoBatch: noBatch})
 	site, err := e.svc.CreateSite(context.Background(), "test", booking.NewSite{Region: "MA", Name: "Test clinic",
 		Lat: 42.36, Lng: -71.06, TimeZone: "America/New_York", PostalCode: "02114"})
 	if err != nil {
@@ -113,12 +117,16 @@ func book(e *env, s identity.Session, slotID int64) error {
 func TestManyPeopleRaceForFewSeats(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		for _, capacity := range []int{1, 10} {
-			e := setup(t, db)
-			slotID := e.slot(t, capacity, 1+capacity)
+		for round, mode := range []struct {
+			capacity int
+			noBatch  bool
+		}{{1, false}, {10, false}, {1, true}, {10, true}} {
+			capacity := mode.capacity
+			e := setupMode(t, db, mode.noBatch)
+			slotID := e.slot(t, capacity, 1+round)
 			people := make([]identity.Session, 40)
 			for i := range people {
-				people[i] = e.person(t, capacity*100+i)
+				people[i] = e.person(t, round*100+i)
 			}
 			var ok, full atomic.Int32
 			var wg sync.WaitGroup
@@ -148,7 +156,7 @@ func TestManyPeopleRaceForFewSeats(t *testing.T) {
 func TestOnePersonRacingTwoSlotsGetsOne(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		e := setup(t, db)
+		e := setupMode(t, db, true)
 		slots := []int64{e.slot(t, 5, 1), e.slot(t, 5, 2), e.slot(t, 5, 3), e.slot(t, 5, 4)}
 		p := e.person(t, 1)
 		var ok, already atomic.Int32

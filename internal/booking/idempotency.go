@@ -36,30 +36,55 @@ type Replay struct {
 var errKeyTaken = errors.New("idempotency key committed by a concurrent request")
 
 func (s *Service) idempotent(ctx context.Context, idem *Idempotency, fn func(tx *store.Tx) (any, error)) (*Replay, error) {
-	id := idem.Scope + "\x00" + idem.Key
-	if _, busy := s.inflight.LoadOrStore(id, struct{}{}); busy {
-		return nil, apperr.New("idempotency-in-flight", "a request with this Idempotency-Key is still being processed; retry shortly").
-			With("retry_after_s", 1)
-	}
-	defer s.inflight.Delete(id)
-
-	if r, err := s.storedResponse(ctx, s.db.Read, idem); r != nil || err != nil {
+	release, r, err := s.beginIdempotent(ctx, idem)
+	if r != nil || err != nil {
 		return r, err
 	}
-	var stored Replay
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := s.claimKey(ctx, tx, idem); err != nil {
-			return err
-		}
-		result, err := fn(tx)
-		if err != nil {
-			return err
-		}
-		stored = idem.Render(result, nil)
-		_, err = tx.ExecContext(ctx, s.q.Get("complete_idempotency"), stored.Status, stored.Body,
-			stored.Location, idem.Scope, idem.Key)
+	defer release()
+	var stored *Replay
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		stored, err = s.runIdempotent(ctx, tx, idem, fn)
 		return err
 	})
+	return s.finishIdempotent(ctx, idem, stored, err)
+}
+
+// beginIdempotent marks the key in flight on this node and returns the
+// stored response if the key was used before. release must be called when
+// the request is done.
+func (s *Service) beginIdempotent(ctx context.Context, idem *Idempotency) (release func(), r *Replay, err error) {
+	id := idem.Scope + "\x00" + idem.Key
+	if _, busy := s.inflight.LoadOrStore(id, struct{}{}); busy {
+		return nil, nil, apperr.New("idempotency-in-flight", "a request with this Idempotency-Key is still being processed; retry shortly").
+			With("retry_after_s", 1)
+	}
+	release = func() { s.inflight.Delete(id) }
+	if r, err := s.storedResponse(ctx, s.db.Read, idem); r != nil || err != nil {
+		release()
+		return nil, r, err
+	}
+	return release, nil, nil
+}
+
+// runIdempotent claims the key, runs fn and stores its response, all in tx.
+func (s *Service) runIdempotent(ctx context.Context, tx *store.Tx, idem *Idempotency, fn func(tx *store.Tx) (any, error)) (*Replay, error) {
+	if err := s.claimKey(ctx, tx, idem); err != nil {
+		return nil, err
+	}
+	result, err := fn(tx)
+	if err != nil {
+		return nil, err
+	}
+	stored := idem.Render(result, nil)
+	_, err = tx.ExecContext(ctx, s.q.Get("complete_idempotency"), stored.Status, stored.Body,
+		stored.Location, idem.Scope, idem.Key)
+	return &stored, err
+}
+
+// finishIdempotent turns the transaction's outcome into the caller's: a
+// key another node committed first is replayed, a refusal is remembered.
+func (s *Service) finishIdempotent(ctx context.Context, idem *Idempotency, stored *Replay, err error) (*Replay, error) {
 	switch {
 	case errors.Is(err, errKeyTaken):
 		r, err := s.storedResponse(ctx, s.db.Write, idem)
@@ -70,7 +95,7 @@ func (s *Service) idempotent(ctx context.Context, idem *Idempotency, fn func(tx 
 	case err != nil:
 		return s.rememberRefusal(ctx, idem, err)
 	}
-	return &stored, nil
+	return stored, nil
 }
 
 // claimKey inserts the key's row first, so that a concurrent duplicate on

@@ -28,6 +28,9 @@ type Config struct {
 	HoldTTL time.Duration
 	// IdempotencyTTL is how long a stored response is replayed (default 24 h).
 	IdempotencyTTL time.Duration
+	// NoBatch runs every booking in its own transaction instead of letting
+	// the bookings waiting for one slot share one (see batch.go).
+	NoBatch bool
 	// NoAudit turns the audit records off. Only the audit-overhead
 	// benchmark sets it; production always audits.
 	NoAudit bool
@@ -42,6 +45,7 @@ type Service struct {
 	// inflight is this node's set of idempotency keys being processed.
 	// Another node's duplicate waits on the key's row instead, then replays.
 	inflight sync.Map
+	batches  batcher
 }
 
 // NewService returns a Service over db.
