@@ -77,6 +77,9 @@ type sizeEstimator struct{}
 
 func (sizeEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	path := n.Path()
+	if len(path) == 2 && path[1] == "@items" && (path[0] == "conditions" || path[0] == "ties") {
+		return &checker.SizeEstimate{Min: 0, Max: MaxStringLen}
+	}
 	if len(path) != 1 {
 		return nil
 	}

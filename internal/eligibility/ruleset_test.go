@@ -209,6 +209,14 @@ func TestValidationNamesTheRule(t *testing.T) {
 	if _, err := eligibility.Compile(d, 0); err != nil {
 		t.Fatalf("good document refused: %v", err)
 	}
+	// One loop over the conditions is cheap enough; a loop inside a loop is not.
+	oneLoop := strings.Replace(goodDoc, `expr: "age >= 50"`, `expr: "conditions.exists(c, c.startsWith('heart'))"`, 1)
+	if d, err = eligibility.ParseDocument([]byte(oneLoop)); err == nil {
+		_, err = eligibility.Compile(d, 0)
+	}
+	if err != nil {
+		t.Errorf("a single loop refused: %v", err)
+	}
 	cases := []struct {
 		name, from, to, rule, want string
 	}{
@@ -218,6 +226,8 @@ func TestValidationNamesTheRule(t *testing.T) {
 		{"not bool", `expr: "age >= 50"`, `expr: "age + 1"`, "old", "must be a bool"},
 		{"over cost", `expr: "age >= 50"`,
 			`expr: "conditions.all(a, conditions.all(b, conditions.all(c, a + b + c != 'x')))"`, "old", "over the limit"},
+		{"two loops over cost", `expr: "age >= 50"`,
+			`expr: "conditions.exists(a, conditions.exists(b, a == b))"`, "old", "estimated cost 13506"},
 		{"undefined reason", `reason: old, expr`, `reason: young, expr`, "old", `"young" is not defined`},
 		{"bad kind", `kind: admit`, `kind: maybe`, "old", "admit or exclude"},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/apperr"
+	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/clock"
 	"github.com/vaxbook/vaxbook/internal/eligibility"
 	"github.com/vaxbook/vaxbook/internal/eligibility/gate"
@@ -564,6 +566,76 @@ func TestReevaluateBookedAppointments(t *testing.T) {
 		}
 		if n := f.count(t, "SELECT count(*) FROM appointments WHERE status = 'booked'"); n != 3 {
 			t.Errorf("reevaluate changed appointments: %d booked", n)
+		}
+	})
+}
+
+// TestThroughTheBookingTransaction runs the gate inside booking.Book: a
+// freeze answers bookings-frozen and writes nothing, unfreezing restores
+// booking, and a rule change after evaluation refuses with the new reasons.
+func TestThroughTheBookingTransaction(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db, "2021-02-19T15:00:00-05:00")
+		bk := booking.NewService(db, booking.Config{Clock: f.clk, Gate: f.svc, NoBatch: true})
+		site, err := bk.CreateSite(f.ctx, f.admin, booking.NewSite{Region: "MA-E", Name: "Gym", Lat: 42.36,
+			Lng: -71.06, TimeZone: "America/New_York", PostalCode: "02114", State: "MA"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bk.GenerateSlots(f.ctx, f.admin, site.ID, booking.Generate{From: "2021-02-22", To: "2021-02-22",
+			Opens: "09:00", Closes: "09:30", IntervalMin: 30, Capacity: 2, Vaccine: "208", Dose: 1}); err != nil {
+			t.Fatal(err)
+		}
+		var slot int64
+		if err := db.Read.QueryRow("SELECT id FROM slots").Scan(&slot); err != nil {
+			t.Fatal(err)
+		}
+		ann, annRef := f.person(t, "Ann", "1955-06-01", "02114")
+		bob, bobRef := f.person(t, "Bob", "1954-06-01", "02114")
+		dAnn := f.evaluate(t, ann, "1955-06-01", eligibility.Answers{})
+		dBob := f.evaluate(t, bob, "1954-06-01", eligibility.Answers{})
+		book := func(id int64, ref, decision string) error {
+			_, _, err := bk.Book(f.ctx, booking.BookRequest{PersonID: id, PersonRef: ref, Actor: "person:" + ref,
+				SlotID: slot, DecisionRef: decision})
+			return err
+		}
+		written := func() string {
+			return fmt.Sprint(f.count(t, "SELECT count(*) FROM appointments"), "/",
+				f.count(t, "SELECT remaining FROM slots WHERE id = ?", slot))
+		}
+
+		if _, err := f.svc.Freeze(f.ctx, "all", "overload", 5*time.Minute, f.admin); err != nil {
+			t.Fatal(err)
+		}
+		problem(t, book(ann, annRef, dAnn.Ref), "bookings-frozen")
+		if w := written(); w != "0/2" {
+			t.Errorf("frozen booking wrote something: appointments/remaining = %s", w)
+		}
+		if err := f.svc.Unfreeze(f.ctx, "all", f.admin); err != nil {
+			t.Fatal(err)
+		}
+		if err := book(ann, annRef, dAnn.Ref); err != nil {
+			t.Fatalf("after unfreeze: %v", err)
+		}
+		var version string
+		_ = db.Read.QueryRow(store.RebindFor(db.Dialect, "SELECT rule_version FROM appointments WHERE person_id = ?"), ann).Scan(&version)
+		if version != "phase2-g2" {
+			t.Errorf("appointment rule_version = %q", version)
+		}
+
+		if _, err := f.svc.Publish(f.ctx, []byte(over70), f.admin); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Activate(f.ctx, "ma-70-only", f.admin); err != nil {
+			t.Fatal(err)
+		}
+		e := problem(t, book(bob, bobRef, dBob.Ref), "ineligible")
+		if e.Extra["rule_version"] != "ma-70-only" {
+			t.Errorf("refused under %v", e.Extra["rule_version"])
+		}
+		if w := written(); w != "1/1" {
+			t.Errorf("refused booking wrote something: appointments/remaining = %s", w)
 		}
 	})
 }
