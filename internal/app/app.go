@@ -58,6 +58,10 @@ type Config struct {
 	SweepInterval time.Duration
 	// MaxConns bounds the PostgreSQL pool.
 	MaxConns int
+	// NoBatch books every request in its own transaction (benchmarks
+	// compare it with the default, where bookings waiting for one slot
+	// share a transaction).
+	NoBatch bool
 	// AuditKey signs audit checkpoints. Nil: SQLite keeps one beside the
 	// database, PostgreSQL makes a throwaway key and warns (audit.go).
 	AuditKey *audit.Key
@@ -131,7 +135,8 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("eligibility: %w", err)
 	}
 	a.Eligibility = elig
-	a.Booking = booking.NewService(a.DB, booking.Config{Clock: cfg.Clock, Log: a.log, Gate: elig, HoldTTL: cfg.HoldTTL})
+	a.Booking = booking.NewService(a.DB, booking.Config{Clock: cfg.Clock, Log: a.log, Gate: elig, HoldTTL: cfg.HoldTTL,
+		NoBatch: cfg.NoBatch})
 
 	if a.Search, err = geo.NewIndex(geo.IndexConfig{DB: a.DB, Clock: cfg.Clock, Log: a.log}); err != nil {
 		return fmt.Errorf("search index: %w", err)
