@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/app"
 	"github.com/vaxbook/vaxbook/internal/clock"
+	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/store"
 	"github.com/vaxbook/vaxbook/internal/store/storetest"
@@ -47,7 +48,9 @@ func Start(t testing.TB, opts Options) *Service {
 		opts.Engine = store.SQLite
 	}
 	cfg := app.Config{DatabaseURL: storetest.URL(t, opts.Engine), Keys: pii.TestKeys(), Clock: opts.Clock,
-		Log: opts.Log, SweepInterval: time.Second, MaxConns: 16}
+		Log: opts.Log, SweepInterval: time.Second, MaxConns: 16,
+		// Messages go to the test's own folder, never the working tree.
+		Mail: &notify.Folder{Dir: t.TempDir()}}
 	if !opts.NoDemo {
 		cfg.Demo = &app.Demo{Date: time.Now().AddDate(0, 0, 1).Format("2006-01-02")}
 	}
