@@ -85,7 +85,7 @@ func Defaults(target string, n int) Config {
 		Concurrency: 128, RequestTimeout: 30 * time.Second, Seed: 1,
 		Ineligible: 0.2, DoubleClick: 0.05, ClientTimeout: 0.05, Stale: 0.1,
 		AbandonHold: 0.05, AbandonQueue: 0.03, DirectBooking: 0.3, ReleaseAbandon: 0.5,
-		ZIPs: []string{"02114", "01602", "01101", "02139", "01851", "02301", "02740", "01901"},
+		ZIPs: []string{"02114", "01602", "01201", "02139", "01851", "02301", "02740", "01901"},
 		// 66-89 is eligible under every Massachusetts 2021 version from
 		// phase2-g2 on; 10-15 is too young under all of them (phase3 admits
 		// 16 and over).
