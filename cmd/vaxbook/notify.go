@@ -35,6 +35,13 @@ type mailFlags struct {
 }
 
 func (m *mailFlags) bind(fs *flag.FlagSet) {
+	m.bindMail(fs)
+	fs.StringVar(&m.publicURL, "public-url", env("VAXBOOK_PUBLIC_URL", "http://127.0.0.1:8080"),
+		"address people reach the service at, for links in messages (VAXBOOK_PUBLIC_URL)")
+}
+
+// bindMail binds the mail flags alone; serve has its own --public-url.
+func (m *mailFlags) bindMail(fs *flag.FlagSet) {
 	port, _ := strconv.Atoi(env("VAXBOOK_SMTP_PORT", "587"))
 	fs.StringVar(&m.smtpHost, "smtp-host", env("VAXBOOK_SMTP_HOST", ""), "SMTP server for messages (VAXBOOK_SMTP_HOST); unset writes .eml files")
 	fs.IntVar(&m.smtpPort, "smtp-port", port, "SMTP port (VAXBOOK_SMTP_PORT)")
@@ -42,8 +49,6 @@ func (m *mailFlags) bind(fs *flag.FlagSet) {
 		"opportunistic (STARTTLS when offered), required, implicit or none (VAXBOOK_SMTP_TLS)")
 	fs.StringVar(&m.smtpUser, "smtp-user", env("VAXBOOK_SMTP_USER", ""), "SMTP user; the password is read from VAXBOOK_SMTP_PASSWORD")
 	fs.StringVar(&m.from, "mail-from", env("VAXBOOK_MAIL_FROM", ""), "From address of messages (VAXBOOK_MAIL_FROM)")
-	fs.StringVar(&m.publicURL, "public-url", env("VAXBOOK_PUBLIC_URL", "http://127.0.0.1:8080"),
-		"address people reach the service at, for links in messages (VAXBOOK_PUBLIC_URL)")
 	fs.StringVar(&m.mailDir, "mail-dir", env("VAXBOOK_MAIL_DIR", ""), "folder for .eml files (VAXBOOK_MAIL_DIR; default PATH.mail beside a SQLite database)")
 }
 

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/app"
+	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 func init() {
@@ -34,6 +36,7 @@ type serveFlags struct {
 	imports   listFlag
 	shiftTo   string
 	holdTTL   time.Duration
+	mail      mailFlags
 }
 
 func (f *serveFlags) bind(fs *flag.FlagSet) {
@@ -47,6 +50,7 @@ func (f *serveFlags) bind(fs *flag.FlagSet) {
 	fs.Var(&f.imports, "import", "SMART Scheduling Links manifest (path or URL) to import at start; repeatable")
 	fs.StringVar(&f.shiftTo, "shift-to", "", "move imported feeds so their first day is this date (YYYY-MM-DD)")
 	fs.DurationVar(&f.holdTTL, "hold-ttl", 5*time.Minute, "how long a hold keeps its seat")
+	f.mail.bindMail(fs)
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -113,6 +117,18 @@ func (f *serveFlags) appConfig(ctx context.Context, log *slog.Logger) (app.Confi
 			return cfg, fmt.Errorf("--demo-date: %w", err)
 		}
 		cfg.Demo = &app.Demo{Date: date}
+	}
+	cfg.MailFrom = f.mail.from
+	switch {
+	case f.mail.smtpHost != "":
+		sender, err := notify.NewSMTP(notify.SMTPConfig{Host: f.mail.smtpHost, Port: f.mail.smtpPort,
+			TLS: f.mail.smtpTLS, Username: f.mail.smtpUser, Password: os.Getenv("VAXBOOK_SMTP_PASSWORD")})
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Mail = sender
+	case f.mail.mailDir != "":
+		cfg.Mail = &notify.Folder{Dir: f.mail.mailDir}
 	}
 	keys, err := f.db.keysFor(ctx, log)
 	if err != nil {

@@ -70,6 +70,8 @@ type Config struct {
 	// Mail sends notifications; nil writes .eml files beside a SQLite
 	// database (vaxbook.mail/ with PostgreSQL). See notify.go.
 	Mail notify.Sender
+	// MailFrom is the From address of messages.
+	MailFrom string
 }
 
 // App is a running vaxbook.

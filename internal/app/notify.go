@@ -25,7 +25,7 @@ func (a *App) buildNotify(ctx context.Context) (httpapi.Module, error) {
 		}
 		sender = &notify.Folder{Dir: dir}
 	}
-	o, err := notify.New(a.DB, notify.Options{Config: notify.Config{PublicURL: a.cfg.PublicURL},
+	o, err := notify.New(a.DB, notify.Options{Config: notify.Config{PublicURL: a.cfg.PublicURL, From: a.cfg.MailFrom},
 		Source: notify.Services(a.Booking, a.Identity), Sender: sender, Log: a.log,
 		Clock: a.cfg.Clock, Registry: a.Registry})
 	if err != nil {
