@@ -169,6 +169,10 @@ func (im *importer) readFile(ctx context.Context, f *feed, out ManifestOutput, f
 		fr.Status = "outside"
 		im.rep.skip("output_outside_manifest_folder")
 		return nil
+	case errors.Is(err, errOtherHost):
+		fr.Status = "other-host"
+		im.rep.skip("output_on_other_host")
+		return nil
 	case err != nil:
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -26,15 +26,23 @@ var errMissing = errors.New("file not found")
 // own folder.
 var errOutside = errors.New("outside the manifest's folder")
 
+// errOtherHost marks an output URL of a remote manifest on a host other
+// than the manifest's own. Following it would let whoever writes a manifest
+// (an admin's import of a third-party feed) make the server fetch any
+// address it can reach, internal ones included.
+var errOtherHost = errors.New("on another host than the manifest")
+
 // feed is an opened manifest and the way to reach its output files.
 type feed struct {
 	manifest Manifest
 	// request is the manifest's own URL, the base of its output URLs.
 	request *url.URL
 	// dir is the local folder of a local manifest ("" for a URL).
-	dir    string
-	client *http.Client
-	limit  int64
+	dir string
+	// fetched is the host a remote manifest was read from.
+	fetched string
+	client  *http.Client
+	limit   int64
 }
 
 // openFeed reads the manifest at source: an http(s) URL, a folder holding a
@@ -46,6 +54,7 @@ func openFeed(ctx context.Context, source string, client *http.Client, limit int
 	if isURL(source) {
 		f.request, err = url.Parse(source)
 		if err == nil {
+			f.fetched = f.request.Host
 			body, err = f.get(ctx, f.request)
 		}
 	} else {
@@ -117,6 +126,9 @@ func (f *feed) open(ctx context.Context, u *url.URL) (io.ReadCloser, string, err
 	if f.dir == "" {
 		if u.Scheme != "http" && u.Scheme != "https" {
 			return nil, "", fmt.Errorf("unsupported URL scheme %q", u.Scheme)
+		}
+		if u.Host != f.fetched && u.Host != f.request.Host {
+			return nil, u.String(), errOtherHost
 		}
 		body, err := f.get(ctx, u)
 		return body, u.String(), err
