@@ -75,7 +75,8 @@ func (s *Service) bookTx(ctx context.Context, tx *store.Tx, req BookRequest) (De
 	if err != nil {
 		return Detail{}, err
 	}
-	if !d.Slot.Start.After(now) {
+	// A walk-in arrives while the slot runs; online bookings end at its start.
+	if !d.Slot.Start.After(now) && !(pool == PoolWalkIn && d.Slot.End.After(now)) {
 		return Detail{}, apperr.New("conflict", "that slot has already started")
 	}
 	dose := req.Dose
@@ -190,13 +191,17 @@ func (s *Service) checkDoseInterval(ctx context.Context, tx *store.Tx, personID 
 		return apperr.New("dose-interval", "dose %d must be the same product as dose %d", dose, dose-1).
 			With("product", code)
 	}
-	days := d.Slot.Start.Sub(micros(prevStart)).Hours() / 24
-	lo, hi := float64(d.Vaccine.MinIntervalDays), float64(d.Vaccine.MaxIntervalDays)
-	if days < lo || (hi > 0 && days > hi+1) {
+	// Calendar days where the site is: dose 1 on 1 March at 09:00 allows
+	// dose 2 from 29 March at any hour to 12 April at any hour (28-42).
+	loc := zone(d.Site.TimeZone)
+	days := localDay(d.Slot.Start, loc) - localDay(micros(prevStart), loc)
+	lo, hi := d.Vaccine.MinIntervalDays, d.Vaccine.MaxIntervalDays
+	if days < lo || (hi > 0 && days > hi) {
+		from, to := doseWindow(micros(prevStart), d.Vaccine, loc)
 		return apperr.New("dose-interval", "dose %d must be %d to %d days after dose %d", dose,
 			d.Vaccine.MinIntervalDays, d.Vaccine.MaxIntervalDays, dose-1).
-			With("earliest", micros(prevStart).AddDate(0, 0, d.Vaccine.MinIntervalDays).Format(time.RFC3339)).
-			With("latest", micros(prevStart).AddDate(0, 0, d.Vaccine.MaxIntervalDays+1).Format(time.RFC3339))
+			With("earliest", from.Format(time.RFC3339)).
+			With("latest", to.Format(time.RFC3339))
 	}
 	return nil
 }

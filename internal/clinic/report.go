@@ -13,7 +13,6 @@ import (
 // Report dimensions, in the order they appear in a row.
 var dimensions = []string{"region", "day", "vaccine", "dose"}
 
-
 // ReportRequest asks for booking counts grouped by some dimensions, for
 // slots on local days From..To (inclusive).
 type ReportRequest struct {
