@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/vaxbook/vaxbook/internal/smartlinks"
@@ -15,6 +16,11 @@ func init() {
 }
 
 func runImport(ctx context.Context, args []string) error {
+	return importTo(ctx, args, os.Stdout)
+}
+
+// importTo runs the import command, printing the report to out.
+func importTo(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	var d dbFlags
 	d.bind(fs)
@@ -45,7 +51,7 @@ func runImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = rep.WriteTo(os.Stdout)
+	_, err = rep.WriteTo(out)
 	return err
 }
 
