@@ -273,13 +273,52 @@ func TestSeatsCountsFutureOnlineSeats(t *testing.T) {
 		if got := f.ix.Seats(context.Background()); got != want || want == 0 {
 			t.Errorf("Seats = %d, want %d", got, want)
 		}
-		// A new import (new sites) forces a reload that sees them.
 		site, ok := f.ix.Site(hitsSite(t, f))
 		if !ok || site.State != "NJ" || site.TimeZone != "America/New_York" {
 			t.Errorf("Site = %+v, %v", site, ok)
 		}
 		if _, ok := f.ix.Site(-1); ok {
 			t.Error("Site(-1) found")
+		}
+	})
+}
+
+// TestRefreshSeesImportsAndSiteEdits: new sites (an import) appear at the
+// next refresh; edits to sites, which carry no updated_us, at the next full
+// reload.
+func TestRefreshSeesImportsAndSiteEdits(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		ctx := context.Background()
+		boston, _ := geo.LookupZIP("02114")
+		day, _ := smartlinks.ParseDate("2027-01-04")
+		f.clk.Advance(time.Second)
+		ma := "../../../shared/data/smart-scheduling-links/example-ma"
+		if _, err := smartlinks.Import(ctx, db, ma, smartlinks.Options{ShiftTo: &day, Clock: f.clk}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.ix.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(all(t, f.ix, geo.Query{Near: boston, RadiusKm: 100, Limit: 200})); n != 7*30 {
+			t.Errorf("Massachusetts slots within 100 km of Boston after the import = %d, want 210 (every clinic but Pittsfield)", n)
+		}
+		id := hitsSite(t, f)
+		exec(t, db, "UPDATE sites SET name = 'Renamed' WHERE id = ?", id)
+		f.clk.Advance(time.Second)
+		if err := f.ix.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := f.ix.Site(id); s.Name == "Renamed" {
+			t.Error("an incremental refresh re-read sites")
+		}
+		f.clk.Advance(30 * time.Second)
+		if err := f.ix.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := f.ix.Site(id); s.Name != "Renamed" {
+			t.Errorf("after the full reload the site is still %q", s.Name)
 		}
 	})
 }
