@@ -21,3 +21,8 @@ SELECT id, site_id, vaccine_code, dose, start_us, end_us, capacity,
        remaining, walkin_capacity, walkin_remaining, updated_us
 FROM slots
 WHERE updated_us > ?;
+
+-- name: site_by_id
+SELECT id, region, name, address, city, state, postal_code, lat, lng,
+       time_zone, phone, url
+FROM sites WHERE id = ?;

@@ -5,10 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"sort"
 	"time"
+
+	"github.com/vaxbook/vaxbook/internal/store"
 )
 
 // Search limits.
@@ -265,6 +268,27 @@ func (ix *Index) Site(id int64) (Site, bool) {
 		return Site{}, false
 	}
 	return e.Site, true
+}
+
+// LookupSite returns a site from the index or, when the index has not seen
+// it yet (created since the last full reload), from the database, so that
+// a site is readable as soon as its creation commits.
+func (ix *Index) LookupSite(ctx context.Context, id int64) (Site, bool, error) {
+	if s, ok := ix.Site(id); ok {
+		return s, true, nil
+	}
+	var s Site
+	err := ix.cfg.DB.Read.QueryRowContext(ctx, ix.queries.Get("site_by_id"), id).Scan(&s.ID, &s.Region,
+		&s.Name, &s.Address, &s.City, &s.State, &s.PostalCode, &s.Point.Lat, &s.Point.Lng, &s.TimeZone,
+		&s.Phone, &s.URL)
+	if store.IsNoRows(err) {
+		return Site{}, false, nil
+	}
+	if err != nil {
+		return Site{}, false, fmt.Errorf("read site: %w", err)
+	}
+	s.Location = loadZone(s.TimeZone)
+	return s, true, nil
 }
 
 // AsOf returns when the current snapshot was read (zero before the first).

@@ -141,7 +141,11 @@ func (m *Module) site(w http.ResponseWriter, r *http.Request) {
 		httpx.Problem(w, r, m.log, apperr.Invalid("id", "must be a positive integer"))
 		return
 	}
-	s, ok := m.index.Site(id)
+	s, ok, err := m.index.LookupSite(r.Context(), id)
+	if err != nil {
+		httpx.Problem(w, r, m.log, err)
+		return
+	}
 	if !ok {
 		httpx.Problem(w, r, m.log, apperr.NotFound("site"))
 		return

@@ -179,7 +179,8 @@ func TestSlotsBadParameters(t *testing.T) {
 
 func TestSite(t *testing.T) {
 	t.Parallel()
-	h := setup(t, storetest.Open(t, store.SQLite))
+	db := storetest.Open(t, store.SQLite)
+	h := setup(t, db)
 	var p page
 	get(t, h, "/v1/slots?near=08332&limit=1", &p)
 	var site struct {
@@ -195,6 +196,15 @@ func TestSite(t *testing.T) {
 	if rec := get(t, h, target, &site); rec.Code != http.StatusOK || site.City != "Millville" ||
 		site.State != "NJ" || site.Region != "NJ" || site.PostalCode != "08332" || site.Phone != "(856) 825-7742" {
 		t.Errorf("GET %s = %d %+v", target, rec.Code, site)
+	}
+	// A site created after the index's last reload is readable at once.
+	_, err := db.Write.Exec(`INSERT INTO sites (id, region, name, postal_code, lat, lng, time_zone, external_id)
+		VALUES (5000, 'NJ', 'New Clinic', '08332', 39.4, -75.0, 'America/New_York', 'new')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := get(t, h, "/v1/sites/5000", &site); rec.Code != http.StatusOK || site.Name != "New Clinic" {
+		t.Errorf("a new site: %d %+v", rec.Code, site)
 	}
 	if rec := get(t, h, "/v1/sites/999999", nil); rec.Code != http.StatusNotFound {
 		t.Errorf("unknown site: %d", rec.Code)
