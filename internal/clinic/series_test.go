@@ -73,7 +73,11 @@ func TestBookTogetherTakesFirstFreeSlotInInterval(t *testing.T) {
 		if err != nil || len(list) != 2 {
 			t.Fatalf("%d appointments, %v; want dose 1 and dose 2", len(list), err)
 		}
-		if d2 := list[1].Appointment; d2.Dose != 2 || d2.SlotID != free || d2.Reference == a.Reference {
+		d2 := list[0].Appointment
+		if d2.Dose == 1 {
+			d2 = list[1].Appointment
+		}
+		if d2.Dose != 2 || d2.SlotID != free || d2.Reference == a.Reference {
 			t.Fatalf("dose 2 in slot %d (dose %d); want slot %d", d2.SlotID, d2.Dose, free)
 		}
 		if s := e.slotRow(t, tooEarly); s.Remaining != 5 {
