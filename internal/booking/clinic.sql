@@ -75,3 +75,6 @@ RETURNING slot_id, pool
 -- name: appointment_origin
 SELECT a.booked_by, p.ref, COALESCE(a.hold_id, '') FROM appointments a JOIN people p ON p.id = a.person_id
 WHERE a.id = ?
+
+-- name: set_book_together
+UPDATE sites SET book_together = ? WHERE id = ?

@@ -271,3 +271,22 @@ func (s *Service) cancelAll(ctx context.Context, tx *store.Tx, req ChangeRequest
 	}
 	return nil
 }
+
+// SetBookTogether turns the site's book-together setting on or off.
+func (s *Service) SetBookTogether(ctx context.Context, siteID int64, on bool, actor string) (Site, error) {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, s.cq().Get("set_book_together"), on, siteID)
+		if err != nil {
+			return fmt.Errorf("set book together: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.NotFound("site")
+		}
+		return s.audit(ctx, tx, audit.Record{At: s.now(), Actor: actor, Action: "site.book_together_set",
+			Subjects: []string{fmt.Sprintf("site:%d", siteID)}, Details: map[string]any{"on": on}})
+	})
+	if err != nil {
+		return Site{}, err
+	}
+	return s.Site(ctx, siteID)
+}

@@ -144,8 +144,10 @@ func (m *Module) cancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
+	// dose2=keep|cancel answers what happens to a later dose that is booked;
+	// without it such a cancellation is a conflict that asks (booking.Dose2Ask).
 	if _, err := m.Booking.Cancel(r.Context(), booking.ChangeRequest{AppointmentID: id, PersonID: p.PersonID,
-		Actor: p.Actor()}); err != nil {
+		Actor: p.Actor(), Dose2: r.URL.Query().Get("dose2")}); err != nil {
 		m.fail(w, r, err)
 		return
 	}
@@ -163,6 +165,10 @@ type rescheduleBody struct {
 
 func (m *Module) appointmentAction(w http.ResponseWriter, r *http.Request) {
 	id, action := splitAction(r)
+	if h, ok := m.Actions[action]; ok && action != "reschedule" {
+		h(w, r)
+		return
+	}
 	if action != "reschedule" {
 		m.fail(w, r, apperr.NotFound("action"))
 		return

@@ -35,6 +35,10 @@ type Module struct {
 	Admission Admission
 	// Limit wraps a handler with a rate limit of the named kind.
 	Limit func(kind string, h http.Handler) http.Handler
+	// Actions are more "POST /v1/appointments/{id}:NAME" routes served by
+	// other modules (clinicapi's check-in), since this module owns the
+	// path segment; the other module documents them.
+	Actions map[string]http.HandlerFunc
 }
 
 // OpenAPI returns the module's document fragment.
@@ -56,7 +60,11 @@ func (m *Module) Register(r *httpx.Router) {
 	r.HandleFunc("GET /v1/appointments", m.listAppointments)
 	r.HandleFunc("GET /v1/appointments/{id}", m.getAppointment)
 	r.HandleFunc("DELETE /v1/appointments/{id}", m.cancel)
-	r.HandleFunc("POST /v1/appointments/{id_action}", m.appointmentAction, "POST /v1/appointments/{id}:reschedule")
+	actions := []string{"POST /v1/appointments/{id}:reschedule"}
+	for name := range m.Actions {
+		actions = append(actions, "POST /v1/appointments/{id}:"+name)
+	}
+	r.HandleFunc("POST /v1/appointments/{id_action}", m.appointmentAction, actions...)
 	r.HandleFunc("POST /v1/admin/sites", m.createSite)
 	r.HandleFunc("POST /v1/admin/sites/{id}/slots:generate", m.generateSlots)
 }
