@@ -71,12 +71,18 @@ func (s *Service) recheck(ctx context.Context, tx *store.Tx, rs *Ruleset, d Deci
 	if err != nil {
 		return "", fmt.Errorf("recheck decision: %w", err)
 	}
-	err = audit.Append(ctx, tx, audit.Record{At: now, Actor: audit.System, Action: "eligibility.rechecked",
-		Subjects: []string{"decision:" + d.Ref}, RuleVersion: rs.Doc.ID, Reasons: out.Reasons,
-		InputHash: s.inputHash(rs.Doc.ID, in),
-		Details:   map[string]any{"eligible": out.Eligible, "decided_under": d.RuleVersion}})
-	if err != nil {
-		return "", err
+	// A re-check under another version is a new decision and is audited. One
+	// under the same version only adds the product's minimum age; the
+	// booking's own audit record names the version, and one insert less
+	// on the booking path matters on opening day.
+	if d.RuleVersion != rs.Doc.ID {
+		err = audit.Append(ctx, tx, audit.Record{At: now, Actor: audit.System, Action: "eligibility.rechecked",
+			Subjects: []string{"decision:" + d.Ref}, RuleVersion: rs.Doc.ID, Reasons: out.Reasons,
+			InputHash: s.inputHash(rs.Doc.ID, in),
+			Details:   map[string]any{"eligible": out.Eligible, "decided_under": d.RuleVersion}})
+		if err != nil {
+			return "", err
+		}
 	}
 	if !out.Eligible {
 		return "", s.ineligible(ctx, rs.Doc.ID, out.Reasons, c.Lang)
