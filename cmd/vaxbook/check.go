@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/audit"
@@ -49,6 +50,13 @@ func runCheck(ctx context.Context, args []string) error {
 	}
 	// Open without migrating: check only reads, and a database that is
 	// behind on migrations should fail the check rather than be changed.
+	// Opening a SQLite path that does not exist would create an empty
+	// database; say what is missing instead.
+	if path, ok := sqlitePath(d.url); ok {
+		if _, err := os.Stat(path); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("no database at %s: %w", path, err)}
+		}
+	}
 	db, err := store.Open(ctx, d.url, store.Options{Logger: newLogger(d.verbose)})
 	if err != nil {
 		return err
@@ -116,4 +124,12 @@ func publicAuditKey(db *store.DB, path string) (string, error) {
 		return "", err
 	}
 	return k.PublicKey(), nil
+}
+
+// sqlitePath returns the file of a SQLite database URL.
+func sqlitePath(rawURL string) (string, bool) {
+	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
+		return "", false
+	}
+	return strings.TrimPrefix(rawURL, "sqlite://"), true
 }

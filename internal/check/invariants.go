@@ -300,8 +300,11 @@ func (c *checker) auditLog(ctx context.Context) error {
 	var ids []string
 	for _, p := range rep.Problems {
 		id := p.Kind
-		if p.Seq != 0 {
+		switch {
+		case p.Seq != 0:
 			id = fmt.Sprintf("%s:seq=%d", p.Kind, p.Seq)
+		case p.TreeSize != 0:
+			id = fmt.Sprintf("%s:size=%d", p.Kind, p.TreeSize)
 		}
 		ids = append(ids, id)
 	}

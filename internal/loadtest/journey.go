@@ -249,7 +249,7 @@ type slotView struct {
 }
 
 func (d *driver) search(ctx context.Context, p *person) next {
-	q := url.Values{"near": {p.zip}, "dose": {fmt.Sprint(d.cfg.Dose)}, "limit": {"20"}}
+	q := url.Values{"near": {p.zip}, "dose": {fmt.Sprint(d.cfg.Dose)}, "limit": {"50"}}
 	r := d.cl.do(ctx, call{from: p.addr, step: StepSearch, method: "GET", path: "/v1/slots?" + q.Encode(), token: p.session})
 	if !r.ok() {
 		if transient(r) {
@@ -281,9 +281,11 @@ func (d *driver) search(ctx context.Context, p *person) next {
 		}
 		return end(OutNoSlots)
 	}
-	// People pick among the first few results, so popular slots collide
-	// the way they do when everyone searches near the same clinic.
-	p.slot = open[p.rng.IntN(min(len(open), 5))]
+	// People favour the first results (nearest, soonest) without all
+	// taking the first: the smaller of two uniform picks puts three
+	// quarters of them in the first half, so popular slots collide the way
+	// they do when everyone searches near the same clinic.
+	p.slot = open[min(p.rng.IntN(len(open)), p.rng.IntN(len(open)))]
 	think := p.between(0, 300*time.Millisecond)
 	if p.stale {
 		// A stale choice: the page stays open while the slot fills.
