@@ -18,6 +18,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/audit"
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/clinic"
 	"github.com/vaxbook/vaxbook/internal/clock"
 	"github.com/vaxbook/vaxbook/internal/eligibility"
 	"github.com/vaxbook/vaxbook/internal/geo"
@@ -72,6 +73,8 @@ type Config struct {
 	Mail notify.Sender
 	// MailFrom is the From address of messages.
 	MailFrom string
+	// Clinic tunes the clinic operations (clinic.go).
+	Clinic ClinicConfig
 }
 
 // App is a running vaxbook.
@@ -87,7 +90,9 @@ type App struct {
 	// Sealer seals audit records into the Merkle tree (audit.go).
 	Sealer *audit.Sealer
 	// Outbox sends confirmations and reminders (notify.go).
-	Outbox  *notify.Outbox
+	Outbox *notify.Outbox
+	// Clinic runs the waitlist, no-shows, assisted bookings and reports.
+	Clinic  *clinic.Service
 	Handler http.Handler
 	Server  *httpapi.Server
 
@@ -149,9 +154,10 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("web pages: %w", err)
 	}
 
+	bookingMod := &bookingapi.Module{Booking: a.Booking, Auth: a.Identity, Log: a.log}
 	modules := []httpapi.Module{
 		&identityapi.Module{IDs: a.Identity, Log: a.log},
-		&bookingapi.Module{Booking: a.Booking, Auth: a.Identity, Log: a.log},
+		bookingMod,
 		&eligibilityapi.Module{Eligibility: a.Eligibility, Auth: a.Identity, People: a.Identity, Log: a.log},
 		pages,
 	}
@@ -170,6 +176,11 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	modules = append(modules, notifyMod)
+	clinicMod, err := a.buildClinic(bookingMod)
+	if err != nil {
+		return err
+	}
+	modules = append(modules, clinicMod)
 	srv, err := httpapi.New(httpapi.Config{DB: a.DB, Log: a.log, Registry: a.Registry, Ready: a.readyCheck}, modules...)
 	if err != nil {
 		return err
@@ -247,6 +258,7 @@ func (a *App) sweep(ctx context.Context) {
 		if _, err := a.Eligibility.ActivateDue(ctx); err != nil && ctx.Err() == nil {
 			a.log.WarnContext(ctx, "scheduled activation failed", slog.String("error", err.Error()))
 		}
+		a.sweepClinic(ctx)
 	}
 }
 
