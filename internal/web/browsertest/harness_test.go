@@ -165,7 +165,11 @@ func (b *tab) expect(name string) {
 
 func (b *tab) screenshot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	// The viewport, not the full page: a long list of times makes a full
+	// capture slow and large.
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -244,6 +248,18 @@ func (b *tab) text(sel string) string {
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
 		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// evalAwait evaluates an expression whose promise resolves to a string.
+func (b *tab) evalAwait(expr string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("eval %s: %v", expr, err)
 	}
 	return s
 }
