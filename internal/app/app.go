@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/vaxbook/vaxbook/internal/audit"
 	"github.com/vaxbook/vaxbook/internal/booking"
@@ -30,6 +31,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/store"
+	"github.com/vaxbook/vaxbook/internal/waitroom"
 	"github.com/vaxbook/vaxbook/internal/web"
 )
 
@@ -75,6 +77,8 @@ type Config struct {
 	MailFrom string
 	// Clinic tunes the clinic operations (clinic.go).
 	Clinic ClinicConfig
+	// Waitroom configures the waiting room and rate limits.
+	Waitroom WaitroomConfig
 }
 
 // App is a running vaxbook.
@@ -95,6 +99,10 @@ type App struct {
 	Clinic  *clinic.Service
 	Handler http.Handler
 	Server  *httpapi.Server
+	// Room is the waiting room; Limiter the rate limits (nil when off).
+	Room    *waitroom.Room
+	Limiter *waitroom.Limiter
+	redis   *redis.Client
 
 	log      *slog.Logger
 	ready    chan struct{}
@@ -154,9 +162,14 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("web pages: %w", err)
 	}
 
-	bookingMod := &bookingapi.Module{Booking: a.Booking, Auth: a.Identity, Log: a.log}
+	roomMod, err := a.buildWaitroom(ctx)
+	if err != nil {
+		return err
+	}
+	bookingMod := &bookingapi.Module{Booking: a.Booking, Auth: a.Identity, Log: a.log, Admission: a.Room, Limit: a.limit}
 	modules := []httpapi.Module{
-		&identityapi.Module{IDs: a.Identity, Log: a.log},
+		roomMod,
+		&identityapi.Module{IDs: a.Identity, Log: a.log, Limit: a.limit},
 		bookingMod,
 		&eligibilityapi.Module{Eligibility: a.Eligibility, Auth: a.Identity, People: a.Identity, Log: a.log},
 		pages,
@@ -205,6 +218,7 @@ func (a *App) Start(ctx context.Context) {
 		defer a.wg.Done()
 		a.sweep(ctx)
 	}()
+	a.startWaitroom(ctx)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -265,5 +279,8 @@ func (a *App) sweep(ctx context.Context) {
 // Close waits for the loops (after their context ended) and closes storage.
 func (a *App) Close() error {
 	a.wg.Wait()
+	if a.redis != nil {
+		a.redis.Close()
+	}
 	return a.DB.Close()
 }

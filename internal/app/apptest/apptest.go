@@ -30,6 +30,9 @@ type Options struct {
 	Clock clock.Clock
 	// Log receives the service's logs (default: discarded).
 	Log *slog.Logger
+	// RateLimits keeps the per-address and per-person limits on; tests
+	// send many requests from one address, so they are off by default.
+	RateLimits bool
 	// Configure may change the configuration before the app is built.
 	Configure func(*app.Config)
 }
@@ -51,6 +54,7 @@ func Start(t testing.TB, opts Options) *Service {
 		Log: opts.Log, SweepInterval: time.Second, MaxConns: 16,
 		// Messages go to the test's own folder, never the working tree.
 		Mail: &notify.Folder{Dir: t.TempDir()}}
+	cfg.Waitroom.NoRateLimits = !opts.RateLimits
 	if !opts.NoDemo {
 		cfg.Demo = &app.Demo{Date: time.Now().AddDate(0, 0, 1).Format("2006-01-02")}
 	}
@@ -80,6 +84,11 @@ func Start(t testing.TB, opts Options) *Service {
 	defer done()
 	if err := a.WaitReady(waitCtx); err != nil {
 		t.Fatalf("vaxbook not ready: %v", err)
+	}
+	// The search read model refreshes on its own; bring it up to date with
+	// the loaded data so tests do not race its next refresh.
+	if err := a.Search.Refresh(waitCtx); err != nil {
+		t.Fatalf("refresh search index: %v", err)
 	}
 	return &Service{App: a, URL: srv.URL}
 }
