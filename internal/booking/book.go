@@ -23,6 +23,7 @@ type BookRequest struct {
 	DecisionRef string
 	Dose        int    // 0 means the slot's dose
 	Pool        string // "" is the online pool; the walk-in pool is for staff paths only
+	Lang        string // the caller's language, for the reasons of a refusal
 	Idempotency *Idempotency
 }
 
@@ -167,7 +168,8 @@ func (s *Service) admit(ctx context.Context, tx *store.Tx, req BookRequest, d De
 		return "", apperr.New("unavailable", "eligibility cannot be checked; nothing was booked")
 	}
 	return s.cfg.Gate.Admit(ctx, tx, gate.Check{PersonID: req.PersonID, DecisionRef: req.DecisionRef,
-		Region: d.Site.Region, VaccineCode: d.Slot.VaccineCode, Dose: d.Slot.Dose, SlotStart: d.Slot.Start, Now: now})
+		Region: d.Site.Region, VaccineCode: d.Slot.VaccineCode, Dose: d.Slot.Dose, SlotStart: d.Slot.Start, Now: now,
+		Lang: req.Lang})
 }
 
 // checkDoseInterval refuses a later dose of another product, or outside the

@@ -23,6 +23,8 @@ type ChangeRequest struct {
 	// Dose2 says what a cancellation does with later doses of the series
 	// that are booked: Dose2Ask (refuse and ask), Dose2Keep, Dose2Cancel.
 	Dose2 string
+	// Lang is the caller's language, for the reasons of a refusal.
+	Lang string
 }
 
 // Cancel cancels a booked appointment and gives its seat back exactly once:
@@ -104,7 +106,8 @@ func (s *Service) rescheduleTx(ctx context.Context, tx *store.Tx, req ChangeRequ
 		return Detail{}, err
 	}
 	ruleVersion, err := s.cfg.gateOrClosed().Admit(ctx, tx, gate.Check{PersonID: a.PersonID, DecisionRef: a.DecisionRef,
-		Region: d.Site.Region, VaccineCode: d.Slot.VaccineCode, Dose: a.Dose, SlotStart: d.Slot.Start, Now: now})
+		Region: d.Site.Region, VaccineCode: d.Slot.VaccineCode, Dose: a.Dose, SlotStart: d.Slot.Start, Now: now,
+		Lang: req.Lang})
 	if err != nil {
 		return Detail{}, err
 	}

@@ -58,7 +58,7 @@ func (m *Module) book(w http.ResponseWriter, r *http.Request) {
 		RequestHash: requestHash(body), Render: render}
 	_, replay, err := m.Booking.Book(r.Context(), booking.BookRequest{PersonID: p.PersonID, PersonRef: p.PersonRef,
 		Actor: p.Actor(), SlotID: body.SlotID, HoldID: body.HoldID, DecisionRef: body.DecisionRef, Dose: body.Dose,
-		Idempotency: idem})
+		Lang: p.Lang, Idempotency: idem})
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -192,7 +192,7 @@ func (m *Module) appointmentAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := m.Booking.Reschedule(r.Context(), booking.ChangeRequest{AppointmentID: id, PersonID: p.PersonID,
-		Actor: p.Actor(), NewSlotID: body.SlotID})
+		Actor: p.Actor(), NewSlotID: body.SlotID, Lang: p.Lang})
 	if err != nil {
 		m.fail(w, r, err)
 		return
