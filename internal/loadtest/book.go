@@ -77,7 +77,14 @@ func (d *driver) bookOutcome(p *person, results []result) next {
 		}
 	}
 	r := results[0]
-	p.unknown = false
+	if p.unknown {
+		// An earlier attempt with this key may have committed, yet the
+		// server refused the repeat instead of replaying its answer: the
+		// person may hold a booking nobody told them of. Named apart so
+		// the report points at it; check lists the appointment.
+		p.unknown = false
+		return end("failed_" + StepBook + ":" + r.problem + "-after-unknown-attempt")
+	}
 	switch r.problem {
 	case "slot-full", "hold-expired", "conflict":
 		p.hold = ""
