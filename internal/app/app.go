@@ -171,7 +171,8 @@ func (a *App) build(ctx context.Context) error {
 		roomMod,
 		&identityapi.Module{IDs: a.Identity, Log: a.log, Limit: a.limit},
 		bookingMod,
-		&eligibilityapi.Module{Eligibility: a.Eligibility, Auth: a.Identity, People: a.Identity, Log: a.log},
+		&eligibilityapi.Module{Eligibility: a.Eligibility, Auth: a.Identity, People: a.Identity, Log: a.log,
+			Limit: a.limit},
 		pages,
 	}
 	auditMod, err := a.buildAudit()

@@ -277,3 +277,24 @@ func TestBadInputIsAProblemAndWritesNothing(t *testing.T) {
 		t.Fatalf("bad requests wrote %d rows", after-before)
 	}
 }
+
+func TestRateLimitsAnswer429WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	svc := apptest.Start(t, apptest.Options{RateLimits: true})
+	c, decision := citizen(t, svc, 1)
+	slot := maSlot(t, svc, 5)
+	limited := 0
+	for i := 0; i < 40 && limited == 0; i++ {
+		r := c.do("POST", "/v1/appointments", map[string]any{"slot_id": slot, "decision_ref": decision},
+			"Idempotency-Key", fmt.Sprintf("burst-%d", i))
+		if r.status == 429 {
+			limited++
+			if r.problem() != "rate-limited" || r.header.Get("Retry-After") == "" {
+				t.Fatalf("429 without its problem or Retry-After: %v %s", r.header, r.body)
+			}
+		}
+	}
+	if limited == 0 {
+		t.Fatal("40 booking requests in a burst from one person were never limited")
+	}
+}

@@ -34,12 +34,19 @@ type Module struct {
 	Auth        httpx.Authenticator
 	People      People
 	Log         *slog.Logger
+	// Limit wraps a handler with a rate limit of the named kind; nil means
+	// no limit. Evaluation uses the kind "evaluate".
+	Limit func(kind string, h http.Handler) http.Handler
 }
 
 // Register adds the routes. Routes whose action follows a colon inside a
 // segment are registered on a wildcard and split in the handler.
 func (m *Module) Register(r *httpx.Router) {
-	r.HandleFunc("POST /v1/eligibility:evaluate", m.evaluate)
+	evaluate := http.Handler(http.HandlerFunc(m.evaluate))
+	if m.Limit != nil {
+		evaluate = m.Limit("evaluate", evaluate)
+	}
+	r.Handle("POST /v1/eligibility:evaluate", evaluate)
 	r.HandleFunc("GET /v1/eligibility/decisions/{ref}", m.getDecision)
 	r.HandleFunc("POST /v1/admin/rule-versions", m.publish)
 	r.HandleFunc("GET /v1/admin/rule-versions", m.listVersions)
