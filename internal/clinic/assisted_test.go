@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vaxbook/vaxbook/internal/apperr"
 	"github.com/vaxbook/vaxbook/internal/booking"
@@ -78,6 +79,11 @@ func TestProxyAndAgentBookThroughTheSameRules(t *testing.T) {
 		if s := e.slotRow(t, slotID); s.WalkInRemaining != 1 || s.Remaining != 2 {
 			t.Fatalf("after the walk-in: %+v", s)
 		}
+		e.clk.Advance(72 * time.Hour)
+		if r, err := e.svc.Sweep(e.ctx); err != nil || r.NoShows != 4 {
+			t.Fatalf("sweep: %+v %v", r, err)
+		}
+		e.noPersonalData(t, "Edith", "Walter", "Wanda", "Timmy", "Proxyworth", "Clinicson", "1938-04-02", "+1617555", "02114")
 	})
 }
 

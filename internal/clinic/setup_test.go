@@ -1,8 +1,11 @@
 package clinic_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +32,7 @@ type env struct {
 	book   *booking.Service
 	svc    *clinic.Service
 	events *recorder
+	logs   *bytes.Buffer
 	site   booking.Site
 	n      int
 }
@@ -63,7 +67,8 @@ func (r *recorder) kinds(appointmentID string) []string {
 // site in Boston.
 func setup(t *testing.T, db *store.DB, bookTogether bool) *env {
 	t.Helper()
-	e := &env{ctx: context.Background(), db: db, clk: clock.NewFake(start), events: &recorder{}}
+	e := &env{ctx: context.Background(), db: db, clk: clock.NewFake(start), events: &recorder{}, logs: &bytes.Buffer{}}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	keys := pii.TestKeys()
 	var err error
 	if e.rules, err = eligibility.New(eligibility.Config{DB: db, Keys: keys, Clock: e.clk}); err != nil {
@@ -73,8 +78,8 @@ func setup(t *testing.T, db *store.DB, bookTogether bool) *env {
 		t.Fatal(err)
 	}
 	e.ids = identity.New(db, keys, e.clk)
-	e.book = booking.NewService(db, booking.Config{Clock: e.clk, Gate: e.rules})
-	e.svc, err = clinic.New(clinic.Config{DB: db, Booking: e.book, People: e.ids, Rules: e.rules, Clock: e.clk})
+	e.book = booking.NewService(db, booking.Config{Clock: e.clk, Gate: e.rules, Log: log})
+	e.svc, err = clinic.New(clinic.Config{DB: db, Booking: e.book, People: e.ids, Rules: e.rules, Clock: e.clk, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,4 +194,38 @@ func (e *env) offers(t *testing.T, p person) []clinic.Offer {
 		t.Fatal(err)
 	}
 	return offers
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// noPersonalData fails when the logs or the audit log hold any of secrets.
+func (e *env) noPersonalData(t *testing.T, secrets ...string) {
+	t.Helper()
+	rows, err := e.db.Read.Query("SELECT actor, action, subjects, details FROM audit_log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var audit strings.Builder
+	for rows.Next() {
+		var a, b, c, d string
+		if err := rows.Scan(&a, &b, &c, &d); err != nil {
+			t.Fatal(err)
+		}
+		audit.WriteString(a + b + c + d + "\n")
+	}
+	for _, s := range secrets {
+		if strings.Contains(e.logs.String(), s) || strings.Contains(audit.String(), s) {
+			t.Fatalf("%q is in the logs or the audit log", s)
+		}
+	}
 }
