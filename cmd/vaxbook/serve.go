@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/app"
 	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/waitroom"
 )
 
 func init() {
@@ -37,6 +38,53 @@ type serveFlags struct {
 	shiftTo   string
 	holdTTL   time.Duration
 	mail      mailFlags
+	room      roomFlags
+}
+
+// roomFlags configure the waiting room at start; an administrator can
+// change it later with PUT /v1/admin/waiting-room.
+type roomFlags struct {
+	mode       string
+	opensAt    string
+	rate       float64
+	tokenTTL   time.Duration
+	rateLimits bool
+	proxies    string
+}
+
+func (r *roomFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&r.mode, "waitroom-mode", env("VAXBOOK_WAITROOM_MODE", ""),
+		"off, fifo or lottery (VAXBOOK_WAITROOM_MODE); empty keeps what an administrator stored (off until configured)")
+	fs.StringVar(&r.opensAt, "waitroom-opens-at", env("VAXBOOK_WAITROOM_OPENS_AT", ""), "when the room opens, RFC 3339")
+	fs.Float64Var(&r.rate, "waitroom-rate", 0, "admissions per second (default 10)")
+	fs.DurationVar(&r.tokenTTL, "waitroom-token-ttl", 0, "how long an admission token lasts (default 10m)")
+	fs.BoolVar(&r.rateLimits, "rate-limits", env("VAXBOOK_RATE_LIMITS", "on") != "off",
+		"per-address and per-person rate limits (VAXBOOK_RATE_LIMITS=off turns them off, for load tests from one address)")
+	fs.StringVar(&r.proxies, "trusted-proxies", env("VAXBOOK_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs of proxies whose X-Forwarded-For is believed (VAXBOOK_TRUSTED_PROXIES)")
+}
+
+func (r *roomFlags) config() (app.WaitroomConfig, error) {
+	var c app.WaitroomConfig
+	c.Room.Mode, c.Room.AdmissionRatePerS, c.Room.TokenTTL = r.mode, r.rate, r.tokenTTL
+	if r.opensAt != "" {
+		t, err := time.Parse(time.RFC3339, r.opensAt)
+		if err != nil {
+			return c, fmt.Errorf("--waitroom-opens-at: %w", err)
+		}
+		c.Room.OpensAt = t
+	} else if r.mode != "" && r.mode != "off" {
+		c.Room.OpensAt = time.Now() // a room turned on without a time opens now
+	}
+	c.NoRateLimits = !r.rateLimits
+	if r.proxies != "" {
+		p, err := waitroom.ParseCIDRs(r.proxies)
+		if err != nil {
+			return c, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		c.TrustedProxies = p
+	}
+	return c, nil
 }
 
 func (f *serveFlags) bind(fs *flag.FlagSet) {
@@ -51,6 +99,7 @@ func (f *serveFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.shiftTo, "shift-to", "", "move imported feeds so their first day is this date (YYYY-MM-DD)")
 	fs.DurationVar(&f.holdTTL, "hold-ttl", 5*time.Minute, "how long a hold keeps its seat")
 	f.mail.bindMail(fs)
+	f.room.bind(fs)
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -118,6 +167,11 @@ func (f *serveFlags) appConfig(ctx context.Context, log *slog.Logger) (app.Confi
 		}
 		cfg.Demo = &app.Demo{Date: date}
 	}
+	room, err := f.room.config()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Waitroom = room
 	cfg.MailFrom = f.mail.from
 	switch {
 	case f.mail.smtpHost != "":

@@ -50,7 +50,7 @@ func (a *App) buildWaitroom(ctx context.Context) (httpapi.Module, error) {
 	}
 	room, err := waitroom.New(ctx, a.cfg.Waitroom.Room, deps)
 	if err != nil {
-		return nil, fmt.Errorf("waiting room: %w", err)
+		return nil, err
 	}
 	a.Room = room
 	if !a.cfg.Waitroom.NoRateLimits {
