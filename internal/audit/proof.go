@@ -125,3 +125,20 @@ func rehash(ctx context.Context, db *store.DB, q *store.Queries, nodes proof.Nod
 	}
 	return out, nil
 }
+
+// ProveSubject returns the citizen-shareable inclusion proof of the newest
+// record about subject (a reference such as "decision:REF") with the given
+// action, against the newest checkpoint. The support view of a decision
+// uses it with ("decision:"+ref, "eligibility.decided"). A record written
+// in the last second or so may not be sealed yet: that is a not-found
+// apperr saying so.
+func ProveSubject(ctx context.Context, db *store.DB, subject, action string) (InclusionProof, error) {
+	page, err := Search(ctx, db, Query{Subject: subject, Action: action, Limit: 1})
+	if err != nil {
+		return InclusionProof{}, err
+	}
+	if len(page.Records) == 0 {
+		return InclusionProof{}, apperr.NotFound(fmt.Sprintf("audit record of %s", subject))
+	}
+	return ProveRecord(ctx, db, page.Records[0].Seq)
+}

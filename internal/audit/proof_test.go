@@ -14,6 +14,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/vaxbook/vaxbook/internal/apperr"
 	"github.com/vaxbook/vaxbook/internal/audit"
 	"github.com/vaxbook/vaxbook/internal/store"
 	"github.com/vaxbook/vaxbook/internal/store/storetest"
@@ -135,6 +136,34 @@ func TestConsistencyProofsVerifyIndependently(t *testing.T) {
 					}
 				}
 			}
+		}
+	})
+}
+
+func TestProveSubject(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		f.appendN(t, 9) // subjects appointment:A0 ... A8
+		if _, err := audit.ProveSubject(ctx, db, "appointment:A4", "booking.created"); apperr.NameOf(err) != "not-found" {
+			t.Fatalf("before sealing: err = %v, want not-found", err)
+		}
+		f.sealAll(t)
+		p, err := audit.ProveSubject(ctx, db, "appointment:A4", "booking.created")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Record.Subjects[0] != "appointment:A4" || p.Record.RuleVersion != "v3" {
+			t.Fatalf("proved %+v", p.Record)
+		}
+		size, root := citizenCheckpoint(t, p.Checkpoint.Note, f.key.PublicKey())
+		leafHash := sha256.Sum256(append([]byte{0}, citizenLeaf(storedColumns(t, db, p.Seq)...)...))
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, p.LeafIndex, size, leafHash[:], p.Hashes, root); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := audit.ProveSubject(ctx, db, "appointment:A", "booking.created"); apperr.NameOf(err) != "not-found" {
+			t.Fatalf("a prefix of a subject matched: %v", err)
 		}
 	})
 }
