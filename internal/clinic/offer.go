@@ -22,6 +22,8 @@ type candidate struct {
 	personID int64
 	at       geo.Point
 	radiusKm float64
+	// createdUS orders the waitlist (with entryID as the tie-break).
+	createdUS int64
 }
 
 // Promote offers the slot's free online seats to the earliest waiting
@@ -40,50 +42,59 @@ func (s *Service) Promote(ctx context.Context, tx *store.Tx, slotID int64) (int,
 	if d.Slot.Remaining <= 0 || !d.Slot.Start.After(expires) {
 		return 0, nil
 	}
-	list, err := s.candidates(ctx, tx, d)
-	if err != nil {
-		return 0, err
-	}
 	made := 0
-	for _, c := range list {
-		if made == maxOffersPerRun {
-			break
-		}
-		ok, err := s.offerTo(ctx, tx, c, d, expires)
-		switch {
-		case apperr.Is(err, "slot-full"):
-			return made, nil
-		case apperr.NameOf(err) != "":
-			continue // refused for this person; the next one may fit
-		case err != nil:
+	var after candidate
+	for made < min(d.Slot.Remaining, maxOffersPerRun) {
+		list, last, err := s.candidates(ctx, tx, d, after)
+		if err != nil || last.entryID == "" {
 			return made, err
 		}
-		if ok {
-			made++
+		after = last
+		for _, c := range list {
+			ok, err := s.offerTo(ctx, tx, c, d, expires)
+			switch {
+			case apperr.Is(err, "slot-full"):
+				return made, nil
+			case apperr.NameOf(err) != "":
+				continue // refused for this person; the next one may fit
+			case err != nil:
+				return made, err
+			}
+			if ok {
+				made++
+			}
+			if made == maxOffersPerRun {
+				break
+			}
 		}
 	}
 	return made, nil
 }
 
-func (s *Service) candidates(ctx context.Context, tx *store.Tx, d booking.Detail) ([]candidate, error) {
+// candidates returns the next page of waiting entries after the given one
+// that fit the slot, and the last entry read (empty when none was left).
+func (s *Service) candidates(ctx context.Context, tx *store.Tx, d booking.Detail, after candidate) ([]candidate, candidate, error) {
 	start := d.Slot.Start.UnixMicro()
-	rows, err := tx.QueryContext(ctx, s.q.Get("candidates"), d.Slot.VaccineCode, d.Slot.Dose, start, start)
+	rows, err := tx.QueryContext(ctx, s.q.Get("candidates"), d.Slot.VaccineCode, d.Slot.Dose, start, start,
+		d.Site.Lat, after.createdUS, after.createdUS, after.entryID)
 	if err != nil {
-		return nil, fmt.Errorf("list waitlist candidates: %w", err)
+		return nil, candidate{}, fmt.Errorf("list waitlist candidates: %w", err)
 	}
 	defer rows.Close()
 	site := geo.Point{Lat: d.Site.Lat, Lng: d.Site.Lng}
 	var out []candidate
+	var last candidate
 	for rows.Next() {
 		var c candidate
-		if err := rows.Scan(&c.entryID, &c.personID, &c.at.Lat, &c.at.Lng, &c.radiusKm); err != nil {
-			return nil, err
+		if err := rows.Scan(&c.entryID, &c.personID, &c.at.Lat, &c.at.Lng, &c.radiusKm, &c.createdUS); err != nil {
+			return nil, candidate{}, err
 		}
+		last = c
 		if geo.DistanceKm(c.at, site) <= c.radiusKm {
 			out = append(out, c)
 		}
 	}
-	return out, rows.Err()
+	return out, last, rows.Err()
 }
 
 // offerTo claims the entry and makes the offer inside a savepoint, so a

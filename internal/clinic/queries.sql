@@ -24,11 +24,16 @@ UPDATE waitlist_entries SET status = 'left', updated_us = ?
 WHERE id = ? AND person_id = ? AND status IN ('waiting', 'offered')
 
 -- name: candidates
--- Earliest first. Read without locks: each candidate is then claimed with
--- claim_entry, which skips one that another promotion holds.
-SELECT id, person_id, lat, lng, radius_km
+-- Earliest first, a page at a time after (created_us, id). Read without
+-- locks: each candidate is then claimed with claim_entry, which skips one
+-- that another promotion holds. The latitude test is a necessary condition
+-- for the radius (a degree of latitude is over 110.5 km), so the exact
+-- distance, computed in Go, only runs on entries that may fit.
+SELECT id, person_id, lat, lng, radius_km, created_us
 FROM waitlist_entries
 WHERE status = 'waiting' AND vaccine_code = ? AND dose = ? AND from_us <= ? AND to_us > ?
+  AND ABS(lat - ?) * 110.5 <= radius_km
+  AND (created_us > ? OR (created_us = ? AND id > ?))
 ORDER BY created_us, id
 LIMIT 200
 

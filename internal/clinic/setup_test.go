@@ -65,7 +65,7 @@ func (r *recorder) kinds(appointmentID string) []string {
 // setup builds the clinic on db with the real eligibility rules (the
 // Massachusetts versions, the latest active) as the booking gate, and one
 // site in Boston.
-func setup(t *testing.T, db *store.DB, bookTogether bool) *env {
+func setup(t testing.TB, db *store.DB, bookTogether bool) *env {
 	t.Helper()
 	e := &env{ctx: context.Background(), db: db, clk: clock.NewFake(start), events: &recorder{}, logs: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -90,7 +90,7 @@ func setup(t *testing.T, db *store.DB, bookTogether bool) *env {
 	return e
 }
 
-func (e *env) newSite(t *testing.T, bookTogether bool) booking.Site {
+func (e *env) newSite(t testing.TB, bookTogether bool) booking.Site {
 	t.Helper()
 	site, err := e.book.CreateSite(e.ctx, "staff:admin", booking.NewSite{Region: "MA", Name: "Test clinic",
 		Lat: 42.3626, Lng: -71.0843, TimeZone: "America/New_York", PostalCode: "02142", BookTogether: bookTogether})
@@ -102,7 +102,7 @@ func (e *env) newSite(t *testing.T, bookTogether bool) booking.Site {
 
 // slot makes one 15-minute slot at the site, day days after the start,
 // at hhmm local time, and returns its id.
-func (e *env) slot(t *testing.T, siteID int64, day int, hhmm string, capacity, walkIn int, vaccine string, dose int) int64 {
+func (e *env) slot(t testing.TB, siteID int64, day int, hhmm string, capacity, walkIn int, vaccine string, dose int) int64 {
 	t.Helper()
 	date := start.AddDate(0, 0, day).Format("2006-01-02")
 	end, _ := time.Parse("15:04", hhmm)
@@ -126,7 +126,7 @@ type person struct {
 	decision string
 }
 
-func (e *env) person(t *testing.T) person {
+func (e *env) person(t testing.TB) person {
 	t.Helper()
 	e.n++
 	a := identity.Attested{GivenName: fmt.Sprintf("Ann%c%c", 'a'+e.n/26, 'a'+e.n%26), FamilyName: "Clinicson",
@@ -176,7 +176,7 @@ func (e *env) count(t *testing.T, query string, args ...any) int {
 	return n
 }
 
-func (e *env) join(t *testing.T, p person, to time.Time) clinic.Entry {
+func (e *env) join(t testing.TB, p person, to time.Time) clinic.Entry {
 	t.Helper()
 	en, err := e.svc.Join(e.ctx, clinic.JoinRequest{PersonID: p.PersonID, Actor: "person:" + p.PersonRef,
 		PostalCode: "02114", RadiusKm: 10, From: start, To: to, VaccineCode: "207", Dose: 1, DecisionRef: p.decision})

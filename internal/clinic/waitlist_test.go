@@ -1,6 +1,7 @@
 package clinic_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/apperr"
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/clinic"
+	"github.com/vaxbook/vaxbook/internal/identity"
 	"github.com/vaxbook/vaxbook/internal/store"
 	"github.com/vaxbook/vaxbook/internal/store/storetest"
 )
@@ -190,6 +192,38 @@ func TestOfferExpiresBackToThePool(t *testing.T) {
 		if _, _, err := e.book.Book(e.ctx, booking.BookRequest{PersonID: first.PersonID, PersonRef: first.PersonRef,
 			Actor: "p", HoldID: offers[0].HoldID, DecisionRef: first.decision}); !apperr.Is(err, "hold-expired") {
 			t.Fatalf("booking with an expired offer: %v", err)
+		}
+	})
+}
+
+// People waiting far away are passed over, however many joined first.
+func TestPromotionSkipsEntriesOutsideTheirRadius(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db, false)
+		slotID := e.slot(t, e.site.ID, 2, "09:00", 1, 0, "207", 1)
+		e.mustBook(t, e.person(t), slotID)
+		until := start.AddDate(0, 0, 30)
+		for i := 0; i < 205; i++ {
+			s, err := e.ids.CreateSession(e.ctx, identity.Attested{GivenName: "Far", FamilyName: fmt.Sprintf("Away%c%c", 'a'+i/26, 'a'+i%26),
+				BirthDate: "1950-01-01", PostalCode: "90210", Email: fmt.Sprintf("far%d@example.org", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.Join(e.ctx, clinic.JoinRequest{PersonID: s.PersonID, Actor: "p", PostalCode: "90210",
+				RadiusKm: 50, From: start, To: until, VaccineCode: "207", Dose: 1, DecisionRef: "d"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.clk.Advance(time.Second)
+		near := e.person(t)
+		e.join(t, near, until)
+		e.freeSeats(t, slotID, 1)
+		if n, err := e.svc.PromoteSlot(e.ctx, slotID); err != nil || n != 1 {
+			t.Fatalf("promote: %d, %v", n, err)
+		}
+		if o := e.offers(t, near); len(o) != 1 || o[0].State != clinic.OfferActive {
+			t.Fatalf("the near person was not offered the seat: %+v", o)
 		}
 	})
 }
