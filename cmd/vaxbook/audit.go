@@ -339,3 +339,23 @@ func loadKeyFile(path string, create bool, log *slog.Logger) (audit.Key, error) 
 	}
 	return key, err
 }
+
+// bindAuditKeyFile adds serve's --audit-key-file flag.
+func bindAuditKeyFile(fs *flag.FlagSet, dst *string) {
+	fs.StringVar(dst, "audit-key-file", env("VAXBOOK_AUDIT_KEY_FILE", ""),
+		"Ed25519 key signing audit checkpoints, note format (VAXBOOK_AUDIT_KEY_FILE); created if missing. "+
+			"Unset: SQLite keeps PATH.audit.key, PostgreSQL signs with a throwaway key (set it in production)")
+}
+
+// serveAuditKey loads (or creates) serve's audit key; nil leaves the
+// choice to the app's defaults.
+func serveAuditKey(path string, log *slog.Logger) (*audit.Key, error) {
+	if path == "" {
+		return nil, nil
+	}
+	key, err := loadKeyFile(path, true, log)
+	if err != nil {
+		return nil, err
+	}
+	return &key, nil
+}

@@ -39,6 +39,7 @@ type serveFlags struct {
 	holdTTL   time.Duration
 	mail      mailFlags
 	room      roomFlags
+	auditKey  string // audit.go
 }
 
 // roomFlags configure the waiting room at start; an administrator can
@@ -100,6 +101,7 @@ func (f *serveFlags) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&f.holdTTL, "hold-ttl", 5*time.Minute, "how long a hold keeps its seat")
 	f.mail.bindMail(fs)
 	f.room.bind(fs)
+	bindAuditKeyFile(fs, &f.auditKey)
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -189,5 +191,8 @@ func (f *serveFlags) appConfig(ctx context.Context, log *slog.Logger) (app.Confi
 		return cfg, err
 	}
 	cfg.Keys = keys
+	if cfg.AuditKey, err = serveAuditKey(f.auditKey, log); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
