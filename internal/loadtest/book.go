@@ -77,18 +77,21 @@ func (d *driver) bookOutcome(p *person, results []result) next {
 		}
 	}
 	r := results[0]
-	if p.unknown {
-		// An earlier attempt with this key may have committed, yet the
-		// server refused the repeat instead of replaying its answer: the
-		// person may hold a booking nobody told them of. Named apart so
-		// the report points at it; check lists the appointment.
-		p.unknown = false
-		return end("failed_" + StepBook + ":" + r.problem + "-after-unknown-attempt")
-	}
+	wasUnknown := p.unknown
+	p.unknown = false
 	switch r.problem {
 	case "slot-full", "hold-expired", "conflict":
+		// The answer for this key: had an earlier attempt committed, the
+		// repeat would have replayed its 201 (and check would tell).
 		p.hold = ""
 		return p.full()
+	}
+	if wasUnknown {
+		// An earlier attempt with this key may have committed, yet the
+		// server refused the repeat before looking the key up: the person
+		// may hold a booking nobody told them of. Named apart so the
+		// report points at it; check lists the appointment.
+		return end("failed_" + StepBook + ":" + r.problem + "-after-unknown-attempt")
 	}
 	return failed(StepBook, r)
 }
