@@ -144,8 +144,11 @@ func TestRolesAndSearch(t *testing.T) {
 		if len(window.Records) != 2 {
 			t.Fatalf("time window returned %d records, want 2", len(window.Records))
 		}
-		if code := f.get(t, "auditor", "/v1/admin/audit?from=yesterday", nil); code != http.StatusBadRequest {
-			t.Fatalf("bad time: %d", code)
+		for _, bad := range []string{"from=yesterday", "subject=Zebulon%20Quillfeather", "subject=person:Zeb%20Q",
+			"action=Booked!", "limit=0", "cursor=-3"} {
+			if code := f.get(t, "auditor", "/v1/admin/audit?"+bad, nil); code != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400", bad, code)
+			}
 		}
 		// The searches above are on the log too.
 		var searched audit.Page
