@@ -152,3 +152,21 @@ func TestVerifyFindsForgedCheckpoint(t *testing.T) {
 		}
 	})
 }
+
+func TestVerifyFindsForgedResumeState(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		f.appendN(t, 6)
+		f.sealAll(t)
+		zero := "'\\x" + strings.Repeat("00", 64) + "'"
+		if db.Dialect == store.SQLite {
+			zero = "X'" + strings.Repeat("00", 64) + "'"
+		}
+		asSuperuser(t, db, "UPDATE audit_checkpoints SET range_hashes = "+zero+" WHERE tree_size = 6")
+		rep := f.verify(t)
+		if rep.OK || rep.First.Kind != audit.ProblemCheckpointRange || rep.First.TreeSize != 6 {
+			t.Fatalf("first problem = %+v, want a forged compact range at 6", rep.First)
+		}
+	})
+}

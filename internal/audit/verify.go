@@ -21,6 +21,7 @@ const (
 	ProblemCheckpointSig      = "checkpoint-signature" // a checkpoint's signature does not verify
 	ProblemCheckpointBeyond   = "checkpoint-beyond-tree"
 	ProblemCheckpointMismatch = "checkpoint-columns" // stored size or root differ from the signed text
+	ProblemCheckpointRange    = "checkpoint-range"   // the sealer's resume state is not the tree's
 )
 
 // Problem is one disagreement between the records, the tree and the
@@ -181,6 +182,12 @@ func (v *verifier) checkpointsUpTo(size uint64) {
 		if !bytes.Equal(root, cp.RootHash) {
 			v.rep.add(Problem{Kind: ProblemCheckpointRoot, TreeSize: cp.TreeSize,
 				Detail: "the records do not rebuild the root this checkpoint signed"})
+		}
+		// The sealer resumes from the newest checkpoint's compact range;
+		// a forged one would make every later root wrong.
+		if !bytes.Equal(joinHashes(v.rng.Hashes()), cp.rng) {
+			v.rep.add(Problem{Kind: ProblemCheckpointRange, TreeSize: cp.TreeSize,
+				Detail: "the stored compact range is not the tree's"})
 		}
 	}
 }
