@@ -44,7 +44,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	start := time.Now()
 	d := &driver{cfg: cfg, runID: runID(), st: newStats(start)}
 	d.cl = newClient(cfg, d.st)
-	d.sched = newScheduler(func(*person) { d.st.outcome(OutStopped) })
+	d.sched = newScheduler(func(p *person) {
+		if p.arrived.IsZero() {
+			d.st.outcome(OutNotArrived)
+			return
+		}
+		d.st.outcome(OutStopped)
+	})
 	if cfg.Responses != nil {
 		d.respEnc = json.NewEncoder(cfg.Responses)
 	}

@@ -18,7 +18,7 @@ type Report struct {
 	EndedAt   time.Time `json:"ended_at"`
 	ElapsedS  float64   `json:"elapsed_s"`
 	// Funnel counts people by how far they got; Outcomes by where they
-	// ended. The outcomes add up to Funnel["arrived"].
+	// ended. The outcomes add up to People.
 	Funnel   map[string]int64            `json:"funnel"`
 	Outcomes map[string]int64            `json:"outcomes"`
 	Errors   map[string]map[string]int64 `json:"errors"`
@@ -136,7 +136,7 @@ func bookingRate(tl []second) float64 {
 	return float64(n) / float64(last-first+1)
 }
 
-// OutcomeTotal is the sum of the outcomes; it equals the arrivals.
+// OutcomeTotal is the sum of the outcomes; it equals the people of the run.
 func (r *Report) OutcomeTotal() int64 {
 	var n int64
 	for _, v := range r.Outcomes {

@@ -37,8 +37,9 @@ const (
 var stages = []string{StageArrived, StageJoined, StageAdmitted, StageSignedIn, StageEvaluated,
 	StageEligible, StageSearched, StageHeld, StageBooked}
 
-// Outcomes: where each person's journey ended. Every arrived person has
-// exactly one, so the outcomes add up to the arrivals.
+// Outcomes: where each person's journey ended. Every person has exactly
+// one, so the outcomes add up to the people of the run (and, less those
+// not arrived by the run's end, to the arrivals).
 const (
 	OutBooked         = "booked"
 	OutIneligible     = "ineligible"
@@ -47,6 +48,8 @@ const (
 	OutNoSlots        = "no_slots"
 	OutGaveUp         = "gave_up_slot_full"
 	OutStopped        = "stopped_by_run_end"
+	// OutNotArrived is a person whose arrival time lay after the run's end.
+	OutNotArrived = "not_arrived_by_run_end"
 	// Queue endings are "queue_" + the ticket status (expired, sold_out...)
 	// and failures "failed_" + step + ":" + problem name.
 )
