@@ -22,7 +22,10 @@ FROM audit_checkpoints ORDER BY tree_size
 -- than racing for the same leaf indexes. SQLite's single writer already
 -- serializes the sealer's transaction.
 -- name: try_lock postgres
-SELECT pg_try_advisory_xact_lock(7400200)
+-- Advisory locks are per database, not per schema: the key includes the
+-- schema so that two vaxbook schemas in one database (tests, staging) each
+-- have their own sealer.
+SELECT pg_try_advisory_xact_lock(7400200, hashtext(current_schema()))
 -- name: try_lock sqlite
 SELECT 1
 
