@@ -161,11 +161,13 @@ func (s *Web) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	j := s.readJourney(r)
 	key := r.PostFormValue("idempotency_key")
-	if key == "" || j.DecisionRef == "" {
+	if key == "" {
 		http.Redirect(w, r, "/book/check", http.StatusSeeOther)
 		return
 	}
-	hash := sha256.Sum256([]byte(j.HoldID + "|" + j.DecisionRef))
+	// The key is minted by the server for one hold, so it alone names the
+	// request: a repeat after the journey moved on still replays.
+	hash := sha256.Sum256([]byte("web-confirm|" + key))
 	req := booking.BookRequest{PersonID: p.PersonID, PersonRef: p.PersonRef, Actor: p.Actor(), HoldID: j.HoldID,
 		DecisionRef: j.DecisionRef, Idempotency: &booking.Idempotency{Scope: p.Actor() + "|web confirm",
 			Key: key, RequestHash: hash[:], Render: renderConfirmed}}
@@ -175,6 +177,10 @@ func (s *Web) confirm(w http.ResponseWriter, r *http.Request) {
 	c, err := s.book(ctx, req)
 	if err == nil && c.Problem != "" {
 		err = apperr.New(c.Problem, "refused")
+	}
+	if err != nil && j.HoldID == "" {
+		http.Redirect(w, r, "/book/check", http.StatusSeeOther)
+		return
 	}
 	if err != nil {
 		s.backToSlots(w, r, j, err)

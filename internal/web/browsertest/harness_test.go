@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -141,7 +142,7 @@ func (b *tab) setScripts(on bool) {
 // location when one does not complete.
 func (b *tab) run(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
@@ -167,8 +168,14 @@ func (b *tab) screenshot(name string) {
 	b.t.Helper()
 	// The viewport, not the full page: a long list of times makes a full
 	// capture slow and large.
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
+	// A tab in a background browser context may never paint a new frame;
+	// bringing it to the front makes the capture answer.
+	_ = chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.BringToFront, cdp.Empty{})
+		return err
+	}))
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
@@ -237,8 +244,14 @@ func (b *tab) fill(fields map[string]string) {
 	b.run(steps...)
 }
 
-// click clicks the element that sel selects.
-func (b *tab) click(sel string) { b.run(chromedp.Click(chromedp.CSS(sel))) }
+// click clicks the element that sel selects. It first marks the current
+// document stale, so that expect waits for the page the click leads to
+// rather than matching the one still shown.
+func (b *tab) click(sel string) {
+	b.t.Helper()
+	b.eval(`document.documentElement.setAttribute("data-stale", "1"); ""`)
+	b.run(chromedp.Click(chromedp.CSS(sel)))
+}
 
 // text returns the visible text of the element sel selects.
 func (b *tab) text(sel string) string {
@@ -274,4 +287,10 @@ func (b *tab) eval(expr string) string {
 		b.t.Fatalf("eval %s: %v", expr, errors.Join(err, errNoValue))
 	}
 	return s
+}
+
+// chromedpDoubleClick double-clicks the element sel selects.
+func chromedpDoubleClick(sel string) chromedp.Action[chromedp.Void] {
+	// Callers mark the page stale first (see click).
+	return chromedp.DoubleClick(chromedp.CSS(sel))
 }

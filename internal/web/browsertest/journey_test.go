@@ -50,7 +50,7 @@ func (b *tab) chooseFirstTime() string {
 }
 
 func TestCitizenJourney(t *testing.T) {
-	t.Parallel()
+
 	srv := startServer(t)
 	for _, js := range []bool{true, false} {
 		b := newTab(t, srv.URL, js)

@@ -6,7 +6,7 @@ import (
 )
 
 func TestStartPageInBothLanguages(t *testing.T) {
-	t.Parallel()
+
 	srv := startServer(t)
 	for _, js := range []bool{true, false} {
 		b := newTab(t, srv.URL, js)
@@ -23,7 +23,7 @@ func TestStartPageInBothLanguages(t *testing.T) {
 // TestAxeScanCatches proves the scan is live: a page with an unlabelled
 // field and an image without text fails it.
 func TestAxeScanCatches(t *testing.T) {
-	t.Parallel()
+
 	b := newTab(t, "", true)
 	b.open(`data:text/html,<html><body><main><img src="x.png"><input type="text"></main></body></html>`)
 	vs := b.violations("broken")
