@@ -421,3 +421,38 @@ func TestCancelRacingRescheduleReturnsTheRightSeat(t *testing.T) {
 		}
 	})
 }
+
+func TestExpiredIdempotencyKeyIsClaimedAnew(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		slotID := e.slot(t, 5, 5)
+		p := e.person(t, 1)
+		render := func(result any, err error) booking.Replay {
+			if err != nil {
+				return booking.Replay{Status: 409, Body: []byte(apperr.NameOf(err))}
+			}
+			return booking.Replay{Status: 201, Body: []byte(result.(booking.Detail).Appointment.ID)}
+		}
+		book := func(hash string) (*booking.Replay, error) {
+			_, r, err := e.svc.Book(context.Background(), booking.BookRequest{PersonID: p.PersonID, SlotID: slotID,
+				Idempotency: &booking.Idempotency{Scope: "s", Key: "k", RequestHash: []byte(hash), Render: render}})
+			return r, err
+		}
+		first, err := book("a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Cancel(context.Background(), booking.ChangeRequest{AppointmentID: string(first.Body), PersonID: p.PersonID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := book("b"); !apperr.Is(err, "idempotency-key-reuse") {
+			t.Fatalf("within its lifetime the key is bound to its body: %v", err)
+		}
+		e.clock.Advance(24*time.Hour + time.Second)
+		again, err := book("b")
+		if err != nil || again.Replayed || string(again.Body) == string(first.Body) {
+			t.Fatalf("after the key expired: %+v, %v; want a new booking", again, err)
+		}
+	})
+}

@@ -103,18 +103,31 @@ func (s *Service) finishIdempotent(ctx context.Context, idem *Idempotency, store
 // taking a second seat.
 func (s *Service) claimKey(ctx context.Context, tx *store.Tx, idem *Idempotency) error {
 	now := s.now()
-	if _, err := tx.ExecContext(ctx, s.q.Get("delete_expired_idempotency_key"), idem.Scope, idem.Key, now.UnixMicro()); err != nil {
-		return fmt.Errorf("drop expired key: %w", err)
+	for attempt := 0; attempt < 2; attempt++ {
+		res, err := tx.ExecContext(ctx, s.q.Get("insert_idempotency"), idem.Scope, idem.Key, idem.RequestHash,
+			[]byte{}, now.UnixMicro(), now.Add(s.cfg.IdempotencyTTL).UnixMicro())
+		if err != nil {
+			return fmt.Errorf("claim idempotency key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		// The key exists. Past its lifetime it is dropped and claimed anew;
+		// otherwise another request has it.
+		var expires int64
+		err = tx.QueryRowContext(ctx, s.q.Get("idempotency_expiry"), idem.Scope, idem.Key).Scan(&expires)
+		if err != nil && !store.IsNoRows(err) {
+			return fmt.Errorf("read idempotency key: %w", err)
+		}
+		if err == nil && expires >= now.UnixMicro() {
+			return errKeyTaken
+		}
+		if _, err := tx.ExecContext(ctx, s.q.Get("delete_expired_idempotency_key"), idem.Scope, idem.Key,
+			now.UnixMicro()); err != nil {
+			return fmt.Errorf("drop expired key: %w", err)
+		}
 	}
-	_, err := tx.ExecContext(ctx, s.q.Get("insert_idempotency"), idem.Scope, idem.Key, idem.RequestHash,
-		[]byte{}, now.UnixMicro(), now.Add(s.cfg.IdempotencyTTL).UnixMicro())
-	if store.IsUniqueViolation(err) {
-		return errKeyTaken
-	}
-	if err != nil {
-		return fmt.Errorf("claim idempotency key: %w", err)
-	}
-	return nil
+	return errKeyTaken
 }
 
 // storedResponse returns the stored response for the key, a reuse error

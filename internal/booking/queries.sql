@@ -126,8 +126,14 @@ FROM sites WHERE id = ?
 SELECT code, name, doses, min_interval_days, max_interval_days, min_age FROM vaccines WHERE code = ?
 
 -- name: insert_idempotency
+-- DO NOTHING rather than an error: on PostgreSQL a duplicate from another
+-- node waits here for the first to finish, then inserts nothing.
 INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response, location, created_us, expires_us)
 VALUES (?, ?, ?, 0, ?, '', ?, ?)
+ON CONFLICT (scope, key) DO NOTHING
+
+-- name: idempotency_expiry
+SELECT expires_us FROM idempotency_keys WHERE scope = ? AND key = ?
 
 -- name: complete_idempotency
 UPDATE idempotency_keys SET status_code = ?, response = ?, location = ? WHERE scope = ? AND key = ?
