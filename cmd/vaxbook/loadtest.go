@@ -28,7 +28,7 @@ func runLoadtest(ctx context.Context, args []string) error {
 	curve := fs.String("curve", "burst", "arrival curve: burst[:TAU] (most arrive in the first minutes), uniform, spike")
 	fs.DurationVar(&cfg.Arrivals, "duration", def.Arrivals, "window over which people arrive")
 	fs.DurationVar(&cfg.MaxRun, "max-run", def.MaxRun, "hard bound on the run; bookings in flight are resolved for up to a minute more")
-	fs.IntVar(&cfg.Concurrency, "concurrency", def.Concurrency, "requests in flight at most")
+	fs.IntVar(&cfg.Concurrency, "concurrency", def.Concurrency, "requests in flight to the origin at most (and as many to the waiting room)")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", def.RequestTimeout, "timeout of one request")
 	fs.Uint64Var(&cfg.Seed, "seed", def.Seed, "seed of the people's choices")
 	fs.Float64Var(&cfg.Ineligible, "ineligible-share", def.Ineligible, "share of people too young for the active rules")

@@ -18,7 +18,12 @@ type client struct {
 	http    *http.Client
 	timeout time.Duration
 	stats   *stats
-	sem     chan struct{}
+	// sem bounds the requests in flight to the origin, roomSem those to
+	// the waiting room. Separate budgets keep tens of thousands of queued
+	// people polling from starving the admitted ones of request slots; in
+	// production the room's status requests are served apart from
+	// booking anyway (a cache, an edge, another node).
+	sem, roomSem chan struct{}
 }
 
 func newClient(cfg Config, st *stats) *client {
@@ -31,6 +36,7 @@ func newClient(cfg Config, st *stats) *client {
 	return &client{
 		base: strings.TrimRight(cfg.Target, "/"), http: &http.Client{Transport: tr},
 		timeout: cfg.RequestTimeout, stats: st, sem: make(chan struct{}, cfg.Concurrency),
+		roomSem: make(chan struct{}, cfg.Concurrency),
 	}
 }
 
@@ -78,14 +84,19 @@ func problemName(body []byte, status int) string {
 }
 
 // do sends c, waiting for a free request slot first so that the run never
-// has more than Concurrency requests in flight.
+// has more than Concurrency requests in flight to the origin (and as many
+// to the waiting room).
 func (cl *client) do(ctx context.Context, c call) result {
+	sem := cl.sem
+	if isRoomStep(c.step) {
+		sem = cl.roomSem
+	}
 	select {
-	case cl.sem <- struct{}{}:
+	case sem <- struct{}{}:
 	case <-ctx.Done():
 		return result{err: ctx.Err()}
 	}
-	defer func() { <-cl.sem }()
+	defer func() { <-sem }()
 	timeout := cl.timeout
 	if c.timeout > 0 {
 		timeout = c.timeout
@@ -155,4 +166,8 @@ func (cl *client) send(ctx context.Context, c call) result {
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
+}
+
+func isRoomStep(step string) bool {
+	return step == StepRoom || step == StepTicket || step == StepPoll
 }

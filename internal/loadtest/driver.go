@@ -84,9 +84,9 @@ func (d *driver) work(runCtx, drainCtx context.Context) {
 	ready := make(chan *person)
 	go d.sched.dispatch(runCtx, drainCtx, ready)
 	var wg sync.WaitGroup
-	// More workers than request slots: a worker blocked on a free slot
-	// costs a goroutine, not a request.
-	for w := 0; w < d.cfg.Concurrency*2; w++ {
+	// More workers than request slots (of both budgets): a worker blocked
+	// on a free slot costs a goroutine, not a request.
+	for w := 0; w < d.cfg.Concurrency*4; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

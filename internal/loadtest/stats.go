@@ -131,8 +131,8 @@ func (s *stats) request(step string, at time.Time, d time.Duration, answered boo
 	if answered {
 		s.latency[step] = append(s.latency[step], d)
 	}
-	switch step {
-	case StepRoom, StepTicket, StepPoll:
+	switch {
+	case isRoomStep(step):
 		s.roomRequests++
 	default:
 		s.origin++
