@@ -241,9 +241,7 @@ func (o *Outbox) planned(ctx context.Context, tx *store.Tx, e booking.Event, kin
 	base := MessageArgs{AppointmentID: e.AppointmentID, PersonID: e.PersonID, SlotStartUS: p.startUS}
 	first := base
 	first.Type = kind
-	if err := o.insert(ctx, tx, first, time.Time{}); err != nil {
-		return err
-	}
+	jobs := []river.InsertManyParams{o.params(first, time.Time{})}
 	start := time.UnixMicro(p.startUS)
 	now := o.clk.Now()
 	for _, before := range o.cfg.Reminders {
@@ -253,12 +251,17 @@ func (o *Outbox) planned(ctx context.Context, tx *store.Tx, e booking.Event, kin
 		}
 		r := base
 		r.Type, r.Before = TypeReminder, before
-		if err := o.insert(ctx, tx, r, at); err != nil {
-			return err
-		}
+		jobs = append(jobs, o.params(r, at))
 	}
 	if p.dose < p.doses {
-		return o.EnqueueNextDose(ctx, tx, e.AppointmentID, e.PersonID, p.dose+1, start.AddDate(0, 0, p.interval))
+		next := base
+		next.Type, next.Dose = TypeNextDose, p.dose+1
+		jobs = append(jobs, o.params(next, start.AddDate(0, 0, p.interval)))
+	}
+	// One round trip for all of the appointment's messages: this runs
+	// inside the booking transaction.
+	if _, err := o.client.InsertManyTx(ctx, tx.Tx, jobs); err != nil {
+		return fmt.Errorf("enqueue %s: %w", kind, err)
 	}
 	return nil
 }
@@ -285,12 +288,18 @@ func (o *Outbox) EnqueueOffer(ctx context.Context, tx *store.Tx, offerID string,
 // insert writes one job. Identical args insert one job only (river's
 // unique jobs), so an event delivered twice does not send twice.
 func (o *Outbox) insert(ctx context.Context, tx *store.Tx, args MessageArgs, at time.Time) error {
-	opts := &river.InsertOpts{Queue: queueName, ScheduledAt: at,
-		UniqueOpts: river.UniqueOpts{ByArgs: true}}
-	if _, err := o.client.InsertTx(ctx, tx.Tx, args.jobArgs(), opts); err != nil {
+	p := o.params(args, at)
+	if _, err := o.client.InsertTx(ctx, tx.Tx, p.Args, p.InsertOpts); err != nil {
 		return fmt.Errorf("enqueue %s: %w", args.Type, err)
 	}
 	return nil
+}
+
+// params is one job's insertion: on its queue, at its time, and unique by
+// its arguments.
+func (o *Outbox) params(args MessageArgs, at time.Time) river.InsertManyParams {
+	return river.InsertManyParams{Args: args.jobArgs(), InsertOpts: &river.InsertOpts{Queue: queueName,
+		ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}}}
 }
 
 // Failed is a message that ran out of attempts.
