@@ -21,7 +21,7 @@ func TestTriggersRefuseChanges(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := setup(t, db)
-		seqs := f.appendN(t, 3)
+		seqs := f.appendN(t, 20) // 16 of them make a stored level-4 node
 		f.sealAll(t)
 		stmts := []string{
 			"UPDATE audit_log SET actor = 'staff:evil'",
@@ -43,7 +43,7 @@ func TestTriggersRefuseChanges(t *testing.T) {
 				t.Errorf("%s: err = %v, want the append-only refusal", s, err)
 			}
 		}
-		if rep := f.verify(t); !rep.OK || rep.Leaves != 3 {
+		if rep := f.verify(t); !rep.OK || rep.Leaves != 20 {
 			t.Fatalf("log changed: %+v", rep)
 		}
 	})

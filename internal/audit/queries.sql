@@ -96,6 +96,9 @@ SELECT leaf_hash FROM audit_leaves WHERE leaf_index = ?
 -- name: node_hash
 SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?
 
+-- name: leaf_hashes_range
+SELECT leaf_hash FROM audit_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index
+
 -- name: record_by_seq
 SELECT seq, at_us, actor, action, subjects, rule_version, reasons, input_hash, details
 FROM audit_log WHERE seq = ?

@@ -359,9 +359,11 @@ func (b *treeBatch) leaf(index, seq int64, hash []byte) {
 	b.leafHashes = append(b.leafHashes, hash)
 }
 
-// visit keeps every new perfect subtree root above the leaves.
+// visit keeps the new perfect subtree roots from level storedLevel up;
+// lower ones are cheaper to rehash from at most 2^storedLevel-1 leaves when
+// a proof needs them than to store for every record.
 func (b *treeBatch) visit(id compact.NodeID, hash []byte) {
-	if id.Level == 0 {
+	if id.Level < storedLevel {
 		return
 	}
 	b.levels = append(b.levels, int16(id.Level))

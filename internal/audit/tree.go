@@ -96,15 +96,23 @@ func checkpointAt(ctx context.Context, db *store.DB, size uint64) (Checkpoint, e
 	return cp, nil
 }
 
-// nodeHashes reads the hashes of perfect subtree roots: leaves from
-// audit_leaves, higher nodes from audit_nodes.
+// storedLevel is the lowest tree level kept in audit_nodes. Storing every
+// level would add one row per record; from level 4 up it is one per 16.
+const storedLevel = 4
+
+// nodeHashes returns the hashes of perfect subtree roots: leaves from
+// audit_leaves, nodes from storedLevel up from audit_nodes, and the levels
+// between rehashed from their leaves.
 func nodeHashes(ctx context.Context, db querier, q *store.Queries, ids []compact.NodeID) ([][]byte, error) {
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
 		var err error
-		if id.Level == 0 {
+		switch {
+		case id.Level == 0:
 			err = db.QueryRowContext(ctx, q.Get("leaf_hash"), int64(id.Index)).Scan(&out[i])
-		} else {
+		case id.Level < storedLevel:
+			out[i], err = rehashNode(ctx, db, q, id)
+		default:
 			err = db.QueryRowContext(ctx, q.Get("node_hash"), int(id.Level), int64(id.Index)).Scan(&out[i])
 		}
 		if err != nil {
@@ -112,4 +120,31 @@ func nodeHashes(ctx context.Context, db querier, q *store.Queries, ids []compact
 		}
 	}
 	return out, nil
+}
+
+// rehashNode computes a low node from the leaves under it.
+func rehashNode(ctx context.Context, db querier, q *store.Queries, id compact.NodeID) ([]byte, error) {
+	begin, end := id.Coverage()
+	rows, err := db.QueryContext(ctx, q.Get("leaf_hashes_range"), int64(begin), int64(end))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	rng := rangeFactory.NewEmptyRange(begin)
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		if err := rng.Append(h, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if rng.End() != end || len(rng.Hashes()) != 1 {
+		return nil, fmt.Errorf("leaves [%d, %d) incomplete", begin, end)
+	}
+	return rng.Hashes()[0], nil
 }

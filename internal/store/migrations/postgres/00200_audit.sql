@@ -35,8 +35,9 @@ CREATE TABLE audit_leaves (
     leaf_hash  BYTEA NOT NULL
 );
 
--- Every perfect subtree root above the leaves (level >= 1), so that a proof
--- reads O(log n) rows instead of rehashing the tree.
+-- Perfect subtree roots from level 4 up (one row per 16 records), so that a
+-- proof reads O(log n) rows instead of rehashing the tree; the three levels
+-- below are rehashed from at most 15 leaves when a proof needs them.
 CREATE TABLE audit_nodes (
     level SMALLINT NOT NULL,
     idx   BIGINT NOT NULL,
