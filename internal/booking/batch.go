@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/apperr"
+	"github.com/vaxbook/vaxbook/internal/eligibility/gate"
 	"github.com/vaxbook/vaxbook/internal/store"
 )
 
@@ -99,10 +100,11 @@ func (s *Service) runBatch(batch []*batchItem) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
 	defer cancel()
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		memo := &gate.Memo{}
 		for i, it := range batch {
 			it.detail, it.replay, it.err = Detail{}, nil, nil // a retried transaction starts over
 			err := tx.Savepoint(ctx, fmt.Sprintf("booking_%d", i), func() error {
-				return s.bookItem(ctx, tx, it)
+				return s.bookItem(ctx, tx, it, memo)
 			})
 			if err != nil && !isRefusal(err) {
 				return err
@@ -119,15 +121,15 @@ func (s *Service) runBatch(batch []*batchItem) {
 	}
 }
 
-func (s *Service) bookItem(ctx context.Context, tx *store.Tx, it *batchItem) error {
+func (s *Service) bookItem(ctx context.Context, tx *store.Tx, it *batchItem, memo *gate.Memo) error {
 	if it.req.Idempotency == nil {
 		var err error
-		it.detail, err = s.bookTx(ctx, tx, it.req)
+		it.detail, err = s.bookTx(ctx, tx, it.req, memo)
 		return err
 	}
 	var err error
 	it.replay, err = s.runIdempotent(ctx, tx, it.req.Idempotency, func(tx *store.Tx) (any, error) {
-		d, err := s.bookTx(ctx, tx, it.req)
+		d, err := s.bookTx(ctx, tx, it.req, memo)
 		it.detail = d
 		return d, err
 	})

@@ -44,7 +44,7 @@ func (s *Service) Book(ctx context.Context, req BookRequest) (Detail, *Replay, e
 	var d Detail
 	replay, err := s.idempotent(ctx, req.Idempotency, func(tx *store.Tx) (any, error) {
 		var err error
-		d, err = s.bookTx(ctx, tx, req)
+		d, err = s.bookTx(ctx, tx, req, nil)
 		return d, err
 	})
 	return d, replay, err
@@ -54,7 +54,7 @@ func (s *Service) bookOnce(ctx context.Context, req BookRequest) (Detail, error)
 	var d Detail
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		d, err = s.bookTx(ctx, tx, req)
+		d, err = s.bookTx(ctx, tx, req, nil)
 		return err
 	})
 	return d, err
@@ -62,7 +62,10 @@ func (s *Service) bookOnce(ctx context.Context, req BookRequest) (Detail, error)
 
 // bookTx is the body of the booking transaction. It only ever writes
 // through tx, so a refusal at any step leaves nothing behind.
-func (s *Service) bookTx(ctx context.Context, tx *store.Tx, req BookRequest) (Detail, error) {
+//
+// memo, when not nil, is shared by the bookings of one batch: they are for
+// the same slot, so the slot and its region's rules are read once.
+func (s *Service) bookTx(ctx context.Context, tx *store.Tx, req BookRequest, memo *gate.Memo) (Detail, error) {
 	now := s.now()
 	pool := req.Pool
 	if pool == "" {
@@ -87,7 +90,7 @@ func (s *Service) bookTx(ctx context.Context, tx *store.Tx, req BookRequest) (De
 	if dose != d.Slot.Dose {
 		return Detail{}, apperr.Invalid("dose", fmt.Sprintf("this slot is for dose %d", d.Slot.Dose))
 	}
-	ruleVersion, err := s.admit(ctx, tx, req, d, now)
+	ruleVersion, err := s.admit(ctx, tx, req, d, now, memo)
 	if err != nil {
 		return Detail{}, err
 	}
@@ -112,7 +115,8 @@ func (s *Service) bookTx(ctx context.Context, tx *store.Tx, req BookRequest) (De
 		return Detail{}, err
 	}
 	if err := s.notify(ctx, tx, Event{Kind: EventBooked, AppointmentID: a.ID, PersonID: a.PersonID,
-		SlotID: a.SlotID, SlotStart: d.Slot.Start, At: now}); err != nil {
+		SlotID: a.SlotID, SlotStart: d.Slot.Start, At: now, Dose: dose, SeriesDoses: d.Vaccine.Doses,
+		MinIntervalDays: d.Vaccine.MinIntervalDays}); err != nil {
 		return Detail{}, err
 	}
 	// The seat is taken last: the slot row is the one every booking for
@@ -163,13 +167,13 @@ func (s *Service) useHold(ctx context.Context, tx *store.Tx, req BookRequest, no
 
 // admit asks the eligibility gate. Without a gate nothing can be proven,
 // so the booking is refused (invariant 9: fail closed).
-func (s *Service) admit(ctx context.Context, tx *store.Tx, req BookRequest, d Detail, now time.Time) (string, error) {
+func (s *Service) admit(ctx context.Context, tx *store.Tx, req BookRequest, d Detail, now time.Time, memo *gate.Memo) (string, error) {
 	if s.cfg.Gate == nil {
 		return "", apperr.New("unavailable", "eligibility cannot be checked; nothing was booked")
 	}
 	return s.cfg.Gate.Admit(ctx, tx, gate.Check{PersonID: req.PersonID, DecisionRef: req.DecisionRef,
 		Region: d.Site.Region, VaccineCode: d.Slot.VaccineCode, Dose: d.Slot.Dose, SlotStart: d.Slot.Start, Now: now,
-		Lang: req.Lang})
+		Lang: req.Lang, Memo: memo})
 }
 
 // checkDoseInterval refuses a later dose of another product, or outside the
@@ -232,4 +236,18 @@ func (s *Service) insertAppointment(ctx context.Context, tx *store.Tx, a *Appoin
 		}
 	}
 	return fmt.Errorf("insert appointment: no free reference after 5 draws")
+}
+
+// memoSlotDetail is slotDetail, read once per batch. The seat count it
+// returns is not used for decisions: only the guarded UPDATE decides.
+func (s *Service) memoSlotDetail(ctx context.Context, tx *store.Tx, slotID int64, memo *gate.Memo) (Detail, error) {
+	key := fmt.Sprintf("booking.slot:%d", slotID)
+	if v, ok := memo.Get(key); ok {
+		return v.(Detail), nil
+	}
+	d, err := s.slotDetail(ctx, tx, slotID)
+	if err == nil {
+		memo.Put(key, d)
+	}
+	return d, err
 }

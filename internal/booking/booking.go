@@ -117,6 +117,12 @@ type Event struct {
 	PreviousSlot  int64 // reschedules and moves
 	SlotStart     time.Time
 	At            time.Time
+	// Dose, SeriesDoses and MinIntervalDays describe the booked dose when
+	// the change knows them (zero otherwise), so that listeners need not
+	// read them again inside the transaction.
+	Dose            int
+	SeriesDoses     int
+	MinIntervalDays int
 }
 
 // Listener is told of every appointment change inside its transaction, so

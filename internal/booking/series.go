@@ -169,7 +169,7 @@ func (s *Service) bookSeries(ctx context.Context, tx *store.Tx, e Event) error {
 		next := BookRequest{PersonID: a.PersonID, PersonRef: personRef, Actor: a.BookedBy, SlotID: id,
 			DecisionRef: a.DecisionRef, Dose: a.Dose + 1}
 		err := tx.Savepoint(ctx, "series_next", func() error {
-			_, err := s.bookTx(ctx, tx, next)
+			_, err := s.bookTx(ctx, tx, next, nil)
 			return err
 		})
 		switch {

@@ -25,10 +25,7 @@ func (s *Service) Admit(ctx context.Context, tx *store.Tx, c gate.Check) (string
 	if now.IsZero() {
 		now = s.cfg.Clock.Now()
 	}
-	if err := s.checkFreeze(ctx, tx, c.Region, now); err != nil {
-		return "", err
-	}
-	jurisdiction, rs, err := s.activeForRegion(ctx, tx, c.Region)
+	jurisdiction, rs, err := s.regionRules(ctx, tx, c, now)
 	if err != nil {
 		return "", err
 	}
@@ -63,7 +60,7 @@ func (s *Service) recheck(ctx context.Context, tx *store.Tx, rs *Ruleset, d Deci
 		return "", err
 	}
 	attrs.Product, attrs.Dose = c.VaccineCode, c.Dose
-	minAge, err := s.minAge(ctx, tx, attrs.Product, attrs.Dose)
+	minAge, err := s.memoMinAge(ctx, tx, c.Memo, attrs.Product, attrs.Dose)
 	if err != nil {
 		return "", err
 	}
@@ -117,4 +114,45 @@ func (s *Service) ineligible(ctx context.Context, version string, codes []string
 	return apperr.New("ineligible", "the rules in effect (%s) do not admit this booking", version).
 		With("rule_version", version).
 		With("reasons", s.Explain(ctx, version, slices.Clone(codes), lang))
+}
+
+// regionState is what Admit reads about a slot's region: its freeze, its
+// jurisdiction and the rules active there.
+type regionState struct {
+	jurisdiction string
+	rules        *Ruleset
+	err          error
+}
+
+// regionRules checks the freeze and finds the active rules of the slot's
+// region, once per transaction when the check carries a Memo. Only answers
+// (a refusal or the rules) are kept, never a database error.
+func (s *Service) regionRules(ctx context.Context, tx *store.Tx, c gate.Check, now time.Time) (string, *Ruleset, error) {
+	key := "eligibility.region:" + c.Region
+	if v, ok := c.Memo.Get(key); ok {
+		st := v.(regionState)
+		return st.jurisdiction, st.rules, st.err
+	}
+	var st regionState
+	st.err = s.checkFreeze(ctx, tx, c.Region, now)
+	if st.err == nil {
+		st.jurisdiction, st.rules, st.err = s.activeForRegion(ctx, tx, c.Region)
+	}
+	if st.err == nil || apperr.NameOf(st.err) != "" {
+		c.Memo.Put(key, st)
+	}
+	return st.jurisdiction, st.rules, st.err
+}
+
+// memoMinAge is minAge, read once per transaction and product.
+func (s *Service) memoMinAge(ctx context.Context, tx *store.Tx, memo *gate.Memo, product string, dose int) (int, error) {
+	key := fmt.Sprintf("eligibility.min_age:%s:%d", product, dose)
+	if v, ok := memo.Get(key); ok {
+		return v.(int), nil
+	}
+	age, err := s.minAge(ctx, tx, product, dose)
+	if err == nil {
+		memo.Put(key, age)
+	}
+	return age, err
 }

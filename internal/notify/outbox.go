@@ -231,10 +231,19 @@ func (o *Outbox) plan(ctx context.Context, tx *store.Tx, appointmentID string) (
 	return p, nil
 }
 
+// eventPlan takes the plan from the event when the booking transaction
+// already knew it, and reads it otherwise.
+func (o *Outbox) eventPlan(ctx context.Context, tx *store.Tx, e booking.Event) (plan, error) {
+	if e.SeriesDoses == 0 || e.SlotStart.IsZero() {
+		return o.plan(ctx, tx, e.AppointmentID)
+	}
+	return plan{startUS: e.SlotStart.UnixMicro(), dose: e.Dose, doses: e.SeriesDoses, interval: e.MinIntervalDays}, nil
+}
+
 // planned writes a confirmation or reschedule notice and the reminders
 // and next-dose reminder of the appointment's current slot.
 func (o *Outbox) planned(ctx context.Context, tx *store.Tx, e booking.Event, kind string) error {
-	p, err := o.plan(ctx, tx, e.AppointmentID)
+	p, err := o.eventPlan(ctx, tx, e)
 	if err != nil {
 		return err
 	}

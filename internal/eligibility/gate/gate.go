@@ -17,4 +17,36 @@ type Check struct {
 	// Lang is the caller's language ("en", "es") for the reasons' messages
 	// of a refusal; empty means English.
 	Lang string
+	// Memo, when set, lets checks of bookings that share a transaction
+	// reuse what does not depend on the person.
+	Memo *Memo
+}
+
+// Memo keeps what the rules read once per transaction. When several
+// bookings for one slot share a transaction, the slot's region has the
+// same freeze, jurisdiction and active version for all of them, so they
+// are read once and reused; each booking's own decision is still read and
+// checked. A Memo belongs to one transaction and one goroutine.
+type Memo struct {
+	values map[string]any
+}
+
+// Get returns the value stored under key.
+func (m *Memo) Get(key string) (any, bool) {
+	if m == nil {
+		return nil, false
+	}
+	v, ok := m.values[key]
+	return v, ok
+}
+
+// Put stores v under key; on a nil Memo it does nothing.
+func (m *Memo) Put(key string, v any) {
+	if m == nil {
+		return
+	}
+	if m.values == nil {
+		m.values = map[string]any{}
+	}
+	m.values[key] = v
 }
