@@ -79,6 +79,9 @@ type Config struct {
 	Clinic ClinicConfig
 	// Waitroom configures the waiting room and rate limits.
 	Waitroom WaitroomConfig
+	// DashboardInterval is how often the staff dashboard samples the
+	// metrics (default 2 s).
+	DashboardInterval time.Duration
 }
 
 // App is a running vaxbook.
@@ -102,7 +105,9 @@ type App struct {
 	// Room is the waiting room; Limiter the rate limits (nil when off).
 	Room    *waitroom.Room
 	Limiter *waitroom.Limiter
-	redis   *redis.Client
+	// Web is the pages module; its Run samples the staff dashboard.
+	Web   *web.Web
+	redis *redis.Client
 
 	log      *slog.Logger
 	ready    chan struct{}
@@ -156,16 +161,18 @@ func (a *App) build(ctx context.Context) error {
 	if a.Search, err = geo.NewIndex(geo.IndexConfig{DB: a.DB, Clock: cfg.Clock, Log: a.log}); err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
-	pages, err := web.New(web.Config{Log: a.log, Clock: cfg.Clock, PublicURL: cfg.PublicURL, Keys: cfg.Keys,
-		Identity: a.Identity, Eligibility: a.Eligibility, Booking: a.Booking, Search: a.Search, Registry: a.Registry})
-	if err != nil {
-		return fmt.Errorf("web pages: %w", err)
-	}
-
 	roomMod, err := a.buildWaitroom(ctx)
 	if err != nil {
 		return err
 	}
+	pages, err := web.New(web.Config{Log: a.log, Clock: cfg.Clock, PublicURL: cfg.PublicURL, Keys: cfg.Keys,
+		Identity: a.Identity, Eligibility: a.Eligibility, Booking: a.Booking, Search: a.Search, Registry: a.Registry,
+		Room: a.Room, Limiter: a.Limiter, DashboardInterval: cfg.DashboardInterval})
+	if err != nil {
+		return fmt.Errorf("web pages: %w", err)
+	}
+	a.Web = pages
+	a.Booking.AddListener(pages.Metrics())
 	bookingMod := &bookingapi.Module{Booking: a.Booking, Auth: a.Identity, Log: a.log, Admission: a.Room, Limit: a.limit}
 	modules := []httpapi.Module{
 		roomMod,
@@ -199,7 +206,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Server, a.Handler = srv, srv
+	a.Server, a.Handler = srv, pages.Metrics().CountConflicts(srv)
 	return nil
 }
 
@@ -227,6 +234,11 @@ func (a *App) Start(ctx context.Context) {
 	}()
 	a.startAudit(ctx)
 	a.startNotify(ctx)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.Web.Run(ctx)
+	}()
 }
 
 // WaitReady blocks until start-up loading finished, returning its error.

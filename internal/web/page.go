@@ -45,7 +45,10 @@ type Page struct {
 	Errors map[string]string
 	// Staff marks console pages, which get the console's navigation.
 	Staff bool
-	Data  any
+	// StaffRole is the signed-in staff member's role; the console's
+	// navigation shows only the areas it may use.
+	StaffRole string
+	Data      any
 
 	cat    catalog
 	assets *assets
@@ -64,6 +67,10 @@ func (p *Page) OtherLang() string {
 	}
 	return "es"
 }
+
+// StaffMay reports whether the signed-in staff role may use a console
+// area.
+func (p *Page) StaffMay(area string) bool { return allows(area, p.StaffRole) }
 
 // FieldError returns the translated error of a form field, or "".
 func (p *Page) FieldError(field string) string {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/httpx"
 	"github.com/vaxbook/vaxbook/internal/identity"
 	"github.com/vaxbook/vaxbook/internal/pii"
+	"github.com/vaxbook/vaxbook/internal/waitroom"
 )
 
 // Config is what the pages need; every field but Registry is required.
@@ -36,8 +38,19 @@ type Config struct {
 	Booking     *booking.Service
 	// Search is the slot search index GET /v1/slots answers from.
 	Search *geo.Index
-	// Registry is read by the staff dashboard.
+	// Registry is read by the staff dashboard; when it is also a
+	// Registerer the console's own counters (bookings and 409s by site)
+	// are registered on it.
 	Registry prometheus.Gatherer
+	// Room is the waiting room; when it is on, /book sends people through
+	// it and the booking carries their admission token. Nil: no room.
+	Room *waitroom.Room
+	// Limiter rate-limits the manage lookup per client address; nil when
+	// limits are off.
+	Limiter *waitroom.Limiter
+	// DashboardInterval is how often the dashboard samples the registry
+	// (default 2 s).
+	DashboardInterval time.Duration
 }
 
 // Web is the pages module.
@@ -46,6 +59,10 @@ type Web struct {
 	views  *views
 	assets *assets
 	guard  *guard
+
+	staffQ  staffQueries
+	dash    sampler
+	metrics *Metrics
 }
 
 // New loads the templates, translations and assets.
@@ -67,8 +84,17 @@ func New(cfg Config) (*Web, error) {
 		return nil, err
 	}
 	secure := strings.HasPrefix(cfg.PublicURL, "https://")
-	return &Web{cfg: cfg, views: v, assets: a, guard: newGuard(secure, cfg.Keys.Hash)}, nil
+	reg, _ := cfg.Registry.(prometheus.Registerer)
+	m, err := newMetrics(cfg.Booking, reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Web{cfg: cfg, views: v, assets: a, guard: newGuard(secure, cfg.Keys.Hash), metrics: m}, nil
 }
+
+// Metrics returns the console's counters: add it to the booking service
+// as a listener and wrap the HTTP handler with its CountConflicts.
+func (s *Web) Metrics() *Metrics { return s.metrics }
 
 // OpenAPI returns nil: the pages are HTML, not part of the JSON contract.
 func (s *Web) OpenAPI() []byte { return nil }
@@ -98,6 +124,7 @@ func (s *Web) Register(r *httpx.Router) {
 	s.page(r, "POST /manage/cancel", s.manageCancel)
 	s.page(r, "GET /manage/reschedule", s.manageSlots)
 	s.page(r, "POST /manage/reschedule", s.manageReschedule)
+	s.registerStaff(r)
 }
 
 // begin starts a booking: straight to the questions when the browser
