@@ -101,11 +101,15 @@ func (cl *client) do(ctx context.Context, c call) result {
 	if c.timeout > 0 {
 		timeout = c.timeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	reqCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	res := cl.send(ctx, c)
+	res := cl.send(reqCtx, c)
 	d := time.Since(start)
+	if res.err != nil && ctx.Err() != nil {
+		// The run ended under the request: not the service's doing.
+		return res
+	}
 	if res.err != nil {
 		res.timedOut = errors.Is(res.err, context.DeadlineExceeded) || isTimeout(res.err)
 		kind := "transport"
