@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -25,6 +26,9 @@ func (s *Web) hold(w http.ResponseWriter, r *http.Request) {
 	j := s.readJourney(r)
 	if !j.Eligible {
 		http.Redirect(w, r, "/book/result", http.StatusSeeOther)
+		return
+	}
+	if _, ok := s.admission(w, r, p, j, false); !ok {
 		return
 	}
 	h, err := s.cfg.Booking.Hold(r.Context(), booking.HoldRequest{PersonID: p.PersonID, Actor: p.Actor(),
@@ -149,6 +153,8 @@ func (s *Web) answerText(lang string, q question, j *journey) string {
 type confirmed struct {
 	ID      string `json:"id,omitempty"`
 	Problem string `json:"problem,omitempty"`
+	// Replayed is set when the outcome is a stored one.
+	Replayed bool `json:"-"`
 }
 
 // confirm books the held seat. The form carries its own idempotency key,
@@ -163,6 +169,15 @@ func (s *Web) confirm(w http.ResponseWriter, r *http.Request) {
 	key := r.PostFormValue("idempotency_key")
 	if key == "" {
 		http.Redirect(w, r, "/book/check", http.StatusSeeOther)
+		return
+	}
+	// Without a hold there is nothing to book, only an outcome to replay,
+	// which needs no admission.
+	token, ok := "", true
+	if j.HoldID != "" {
+		token, ok = s.admission(w, r, p, j, true)
+	}
+	if !ok {
 		return
 	}
 	// The key is minted by the server for one hold, so it alone names the
@@ -186,7 +201,15 @@ func (s *Web) confirm(w http.ResponseWriter, r *http.Request) {
 		s.backToSlots(w, r, j, err)
 		return
 	}
+	// An admission admits one booking, as with the API: spent once the
+	// booking stands (a replay spent it the first time).
+	if token != "" && !c.Replayed {
+		if err := s.cfg.Room.Spend(ctx, token); err != nil {
+			s.cfg.Log.WarnContext(ctx, "admission token not spent", slog.String("error", err.Error()))
+		}
+	}
 	j.SlotID, j.HoldID, j.IdemKey, j.DecisionRef, j.Eligible, j.Answered = 0, "", "", "", false, 0
+	j.Admission, j.AdmissionExpires = "", time.Time{}
 	s.writeJourney(w, j)
 	http.Redirect(w, r, "/book/confirmation/"+c.ID, http.StatusSeeOther)
 }
@@ -204,6 +227,7 @@ func (s *Web) book(ctx context.Context, req booking.BookRequest) (confirmed, err
 			if jerr := json.Unmarshal(replay.Body, &c); jerr != nil {
 				return confirmed{}, jerr
 			}
+			c.Replayed = true
 			return c, nil
 		}
 		if err != nil {

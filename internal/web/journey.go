@@ -44,6 +44,12 @@ type journey struct {
 	// Manage is the appointment unlocked on the manage page by its
 	// reference and the person's date of birth.
 	Manage string `json:"mg,omitempty"`
+	// Ticket is the waiting-room ticket while the person queues;
+	// Admission the token they got when admitted, which the hold and the
+	// booking present to the room as the API's Admission-Token header.
+	Ticket           string    `json:"wt,omitempty"`
+	Admission        string    `json:"wa,omitempty"`
+	AdmissionExpires time.Time `json:"wx,omitzero"`
 }
 
 func (s *Web) readJourney(r *http.Request) journey {

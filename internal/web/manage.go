@@ -88,23 +88,54 @@ func (s *Web) manageView(w http.ResponseWriter, r *http.Request) {
 	s.views.render(w, r, http.StatusOK, page, &Page{Title: "manage.view_title", Data: v})
 }
 
+// cancelView is the cancel page: the appointment, and the number of the
+// later dose that is booked too (0 when none), which the page asks about.
+type cancelView struct {
+	Appointment appointmentView
+	NextDose    int
+}
+
 func (s *Web) manageCancelAsk(w http.ResponseWriter, r *http.Request) {
 	d, _, ok := s.managed(w, r)
 	if !ok {
 		return
 	}
-	s.views.render(w, r, http.StatusOK, "manage_cancel", &Page{Title: "manage.cancel_title",
-		Data: s.appointmentView(requestLang(r), d)})
+	s.renderCancel(w, r, d, http.StatusOK)
+}
+
+func (s *Web) renderCancel(w http.ResponseWriter, r *http.Request, d booking.Detail, status int) {
+	v := cancelView{Appointment: s.appointmentView(requestLang(r), d)}
+	next, err := s.cfg.Booking.NextDoseOptions(r.Context(), d.Appointment.ID, 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if next.Booked != nil && next.Booked.Status == booking.StatusBooked {
+		v.NextDose = next.Booked.Dose
+	}
+	s.views.render(w, r, status, "manage_cancel", &Page{Title: "manage.cancel_title", Data: v})
 }
 
 // manageCancel cancels, the same call as DELETE /v1/appointments/{id}.
+// When a later dose is booked the form says whether to keep it or cancel
+// it too (booking.ChangeRequest.Dose2); a later dose booked after the
+// page was shown is asked about again rather than guessed.
 func (s *Web) manageCancel(w http.ResponseWriter, r *http.Request) {
 	d, _, ok := s.managed(w, r)
 	if !ok {
 		return
 	}
+	dose2 := r.PostFormValue("dose2")
+	if dose2 != booking.Dose2Keep && dose2 != booking.Dose2Cancel {
+		dose2 = booking.Dose2Ask
+	}
 	_, err := s.cfg.Booking.Cancel(r.Context(), booking.ChangeRequest{AppointmentID: d.Appointment.ID,
-		PersonID: d.Appointment.PersonID, Actor: s.ownerActor(r, d.Appointment)})
+		PersonID: d.Appointment.PersonID, Actor: s.ownerActor(r, d.Appointment), Dose2: dose2,
+		Lang: requestLang(r)})
+	if apperr.Is(err, "conflict") && dose2 == booking.Dose2Ask {
+		s.renderCancel(w, r, d, http.StatusConflict)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

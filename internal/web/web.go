@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vaxbook/vaxbook/internal/apperr"
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/clock"
 	"github.com/vaxbook/vaxbook/internal/eligibility"
@@ -105,6 +106,8 @@ func (s *Web) Register(r *httpx.Router) {
 	s.page(r, "GET /{$}", s.start)
 	s.page(r, "GET /lang/{lang}", s.switchLang)
 	s.page(r, "GET /book", s.begin)
+	s.page(r, "GET /book/waiting-room", s.waitingRoom)
+	s.page(r, "POST /book/waiting-room", s.joinWaitingRoom)
 	s.page(r, "GET /book/identity", s.identityPage)
 	s.page(r, "POST /book/identity", s.identitySubmit)
 	s.page(r, "GET /book/questions/{step}", s.questionPage)
@@ -118,7 +121,7 @@ func (s *Web) Register(r *httpx.Router) {
 	s.page(r, "GET /book/confirmation/{id}", s.confirmation)
 	s.page(r, "GET /appointments/{id}/calendar.ics", s.calendar)
 	s.page(r, "GET /manage", s.manageFind)
-	s.page(r, "POST /manage", s.manageLookup)
+	s.page(r, "POST /manage", s.limited("manage", s.manageLookup))
 	s.page(r, "GET /manage/appointment", s.manageView)
 	s.page(r, "GET /manage/cancel", s.manageCancelAsk)
 	s.page(r, "POST /manage/cancel", s.manageCancel)
@@ -127,9 +130,14 @@ func (s *Web) Register(r *httpx.Router) {
 	s.registerStaff(r)
 }
 
-// begin starts a booking: straight to the questions when the browser
-// already has a session, else to the identity form.
+// begin starts a booking: through the waiting room when it is on and the
+// person has no admission yet, then straight to the questions when the
+// browser already has a session, else to the identity form.
 func (s *Web) begin(w http.ResponseWriter, r *http.Request) {
+	if s.roomOn() && !s.readJourney(r).admitted(s.cfg.Room.Now()) {
+		http.Redirect(w, r, "/book/waiting-room", http.StatusSeeOther)
+		return
+	}
 	if _, err := s.principal(r); err == nil {
 		http.Redirect(w, r, "/book/questions/1", http.StatusSeeOther)
 		return
@@ -168,3 +176,33 @@ func localPath(p string) string {
 	}
 	return p
 }
+
+// limited applies the app's rate limit of kind per client address (the
+// Limiter), answering a refusal with a page rather than the API's JSON.
+// Without a Limiter (limits off) h runs as is.
+func (s *Web) limited(kind string, h http.HandlerFunc) http.HandlerFunc {
+	if s.cfg.Limiter == nil {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		passed := false
+		probe := &headerOnly{h: http.Header{}}
+		s.cfg.Limiter.Wrap(kind, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			passed = true
+			h(w, r)
+		})).ServeHTTP(probe, r)
+		if !passed {
+			if ra := probe.h.Get("Retry-After"); ra != "" {
+				w.Header().Set("Retry-After", ra)
+			}
+			s.fail(w, r, apperr.New("rate-limited", "too many lookups from this address"))
+		}
+	}
+}
+
+// headerOnly receives the limiter's refusal, which the page replaces.
+type headerOnly struct{ h http.Header }
+
+func (p *headerOnly) Header() http.Header         { return p.h }
+func (p *headerOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerOnly) WriteHeader(int)             {}
