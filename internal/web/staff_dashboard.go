@@ -243,7 +243,7 @@ func (s *Web) dashboardView(r *http.Request) dashboardView {
 		lineChart("audit", "Audit lag", "s", pick(func(x sample) float64 { return x.AuditLag })),
 	}
 	if n := len(smps); n > 0 {
-		v.Booked = num(smps[n-1].BookedTotal)
+		v.Booked = strconv.FormatFloat(smps[n-1].BookedTotal, 'f', 0, 64)
 		v.Updated = staffTime(smps[n-1].At)
 	}
 	v.Bars, v.BarsH = s.conflictBars(r.Context(), smps)

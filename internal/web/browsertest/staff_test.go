@@ -188,7 +188,7 @@ func TestClinicDayList(t *testing.T) {
 		t.Fatalf("day list row: %q", got)
 	}
 	b.click(row + ` button[type=submit]`)
-	b.expect("staff_day")
+	b.expectFresh("staff_day")
 	if got := b.text(row + " .status"); got != "completed" {
 		t.Fatalf("status after check-in: %q", got)
 	}
