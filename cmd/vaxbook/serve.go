@@ -39,6 +39,7 @@ type serveFlags struct {
 	holdTTL   time.Duration
 	mail      mailFlags
 	room      roomFlags
+	clinic    app.ClinicConfig
 	auditKey  string // audit.go
 }
 
@@ -174,6 +175,7 @@ func (f *serveFlags) appConfig(ctx context.Context, log *slog.Logger) (app.Confi
 		return cfg, err
 	}
 	cfg.Waitroom = room
+	cfg.Clinic = f.clinic
 	cfg.MailFrom = f.mail.from
 	switch {
 	case f.mail.smtpHost != "":
