@@ -421,3 +421,155 @@ func TestConflictsAndBookingsCountedBySite(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestRulesActivateRollbackFreeze drives the rule forms: each change's
+// confirmation page changes nothing, its POST does.
+func TestRulesActivateRollbackFreeze(t *testing.T) {
+	t.Parallel()
+	c := setupConsole(t, store.SQLite, false)
+	ctx := context.Background()
+	admin := c.signIn(t, c.token(t, "admin", 0))
+	active := func() string { v, _ := c.Eligibility.Active(ctx, "MA"); return v }
+	if active() != "phase3" {
+		t.Fatalf("starting version %s", active())
+	}
+	_, body := get(t, admin, c.URL+"/staff/rules/diff?from=phase3&to=phase2-g5")
+	if !strings.Contains(body, `data-change="changed"`) && !strings.Contains(body, `data-change="removed"`) {
+		t.Errorf("diff of phase3 and phase2-g5 shows no rule change")
+	}
+	_, body = get(t, admin, c.URL+"/staff/rules/activate?version=phase2-g5")
+	if !strings.Contains(body, "moves from phase3 to phase2-g5") || active() != "phase3" {
+		t.Fatalf("activation confirmation: active %s", active())
+	}
+	resp, body := c.form(t, admin, "/staff/rules", "/staff/rules/activate", url.Values{"version": {"phase2-g5"}})
+	if resp.StatusCode != 200 || active() != "phase2-g5" || !strings.Contains(body, "phase2-g5 is active") {
+		t.Fatalf("activate: %d, active %s", resp.StatusCode, active())
+	}
+	_, body = get(t, admin, c.URL+"/staff/rules/rollback?jurisdiction=MA")
+	if !strings.Contains(body, "moves back from phase2-g5 to phase3") {
+		t.Errorf("rollback confirmation does not name both versions")
+	}
+	c.form(t, admin, "/staff/rules", "/staff/rules/rollback", url.Values{"jurisdiction": {"MA"}})
+	if active() != "phase3" {
+		t.Errorf("after rollback: %s", active())
+	}
+
+	_, body = get(t, admin, c.URL+"/staff/freeze?scope=all&reason=Supply+delay&hours=2")
+	if fs, _ := c.Eligibility.Freezes(ctx); len(fs) != 0 || !strings.Contains(body, "Freeze booking everywhere") {
+		t.Fatalf("freeze confirmation froze or did not ask")
+	}
+	c.form(t, admin, "/staff/rules", "/staff/freeze", url.Values{"scope": {"all"}, "reason": {"Supply delay"},
+		"hours": {"2"}})
+	fs, _ := c.Eligibility.Freezes(ctx)
+	if len(fs) != 1 || fs[0].Scope != "all" || fs[0].Until.IsZero() {
+		t.Fatalf("freezes %+v", fs)
+	}
+	c.form(t, admin, "/staff/rules", "/staff/unfreeze", url.Values{"scope": {"all"}})
+	if fs, _ := c.Eligibility.Freezes(ctx); len(fs) != 0 {
+		t.Errorf("freeze not lifted: %+v", fs)
+	}
+	resp, body = c.form(t, admin, "/staff/rules", "/staff/freeze", url.Values{"scope": {"all"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "reason") {
+		t.Errorf("freeze without a reason: %d", resp.StatusCode)
+	}
+}
+
+// TestSitesAndSlotGeneration creates a site and its slots from the forms.
+func TestSitesAndSlotGeneration(t *testing.T) {
+	t.Parallel()
+	c := setupConsole(t, store.SQLite, false)
+	admin := c.signIn(t, c.token(t, "admin", 0))
+	resp, body := c.form(t, admin, "/staff/sites", "/staff/sites", url.Values{"name": {"Gym"}, "region": {"MA"},
+		"address": {"2 Elm St"}, "city": {"Salem"}, "state": {"MA"}, "postal_code": {"01970"}, "lat": {"north"},
+		"lng": {"-70.9"}, "time_zone": {"America/New_York"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Enter a number") {
+		t.Fatalf("bad latitude: %d", resp.StatusCode)
+	}
+	resp, body = c.form(t, admin, "/staff/sites", "/staff/sites", url.Values{"name": {"Gym"}, "region": {"MA"},
+		"address": {"2 Elm St"}, "city": {"Salem"}, "state": {"MA"}, "postal_code": {"01970"}, "lat": {"42.52"},
+		"lng": {"-70.9"}, "time_zone": {"America/New_York"}})
+	if resp.StatusCode != 200 || !strings.Contains(body, "created: Gym") {
+		t.Fatalf("create site: %d", resp.StatusCode)
+	}
+	var id int64
+	if err := c.DB.Read.QueryRowContext(context.Background(), "SELECT id FROM sites WHERE name = 'Gym'").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	page := fmt.Sprintf("/staff/sites/%d/generate", id)
+	resp, body = c.form(t, admin, page, page, url.Values{"from": {"2030-05-06"}, "to": {"2030-05-07"},
+		"opens": {"09:00"}, "closes": {"10:00"}, "interval_min": {"30"}, "capacity": {"5"}, "walk_in_capacity": {"1"},
+		"vaccine": {"207"}, "dose": {"1"}})
+	if resp.StatusCode != 200 || !strings.Contains(body, "4 slots generated at Gym") {
+		t.Fatalf("generate: %d", resp.StatusCode)
+	}
+	resp, _ = c.form(t, admin, page, page, url.Values{"from": {"2030-05-06"}, "to": {"2030-05-07"},
+		"opens": {"10:00"}, "closes": {"09:00"}, "interval_min": {"30"}, "capacity": {"5"}, "vaccine": {"207"},
+		"dose": {"1"}})
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("closing before opening: %d", resp.StatusCode)
+	}
+}
+
+// TestSupportAndAudit: a support agent looks a decision up and downloads
+// its proof; the audit viewer pages through the log, refuses a name as a
+// subject, and records its own searches.
+func TestSupportAndAudit(t *testing.T) {
+	t.Parallel()
+	c := setupConsole(t, store.SQLite, false)
+	ctx := context.Background()
+	appts := c.book(t, "Proof", c.slotA)
+	ref := appts[0].DecisionRef
+	support := c.signIn(t, c.token(t, "support", 0))
+	var body string
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, body = get(t, support, c.URL+"/staff/support?ref="+ref)
+		if strings.Contains(body, `id="proof-download"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no proof offered:\n%s", body)
+		}
+	}
+	if !strings.Contains(body, "Eligible") || !strings.Contains(body, "phase3") {
+		t.Errorf("lookup lacks the outcome or version")
+	}
+	resp, proof := get(t, support, c.URL+"/staff/support/proof?ref="+ref)
+	if resp.Header.Get("Content-Type") != "application/json" ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") ||
+		!strings.Contains(proof, `"leaf_hash"`) || !strings.Contains(proof, "decision:"+ref) {
+		t.Errorf("proof download: %q %q", resp.Header.Get("Content-Type"), proof)
+	}
+	if strings.Contains(proof, "Rosa") || strings.Contains(proof, "1950") {
+		t.Errorf("the proof carries personal data")
+	}
+	if resp, _ := get(t, support, c.URL+"/staff/support?ref=NOPE"); resp.StatusCode != 404 {
+		t.Errorf("unknown decision: %d", resp.StatusCode)
+	}
+
+	auditor := c.signIn(t, c.token(t, "auditor", 0))
+	resp, body = get(t, auditor, c.URL+"/staff/audit")
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="older"`) {
+		t.Fatalf("first page: %d, older link %v", resp.StatusCode, strings.Contains(body, `id="older"`))
+	}
+	first, pages := body, 1
+	for strings.Contains(body, `id="older"`) && pages < 50 {
+		i := strings.Index(body, `id="older" href="`) + len(`id="older" href="`)
+		next := strings.ReplaceAll(body[i:i+strings.Index(body[i:], `"`)], "&amp;", "&")
+		_, body = get(t, auditor, c.URL+next)
+		pages++
+	}
+	if pages < 2 || !strings.Contains(body, "<td>1</td>") || strings.Contains(first, "<td>1</td>") {
+		t.Errorf("paging: %d pages; the oldest record is not on the last page only", pages)
+	}
+	if resp, _ := get(t, auditor, c.URL+"/staff/audit?subject=Rosa+Proof"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a name as subject: %d", resp.StatusCode)
+	}
+	_, body = get(t, auditor, c.URL+"/staff/audit?action=audit.searched")
+	if !strings.Contains(body, "audit.searched") {
+		t.Errorf("searches are not recorded")
+	}
+	if strings.Contains(body, "Rosa") {
+		t.Errorf("a name reached the audit log")
+	}
+	_ = ctx
+}

@@ -117,7 +117,7 @@ type auditRow struct {
 type auditView struct {
 	Subject, Action, From, To string
 	Rows                      []auditRow
-	Next                      string // query string of the next page
+	Next                      string // address of the next page
 }
 
 const auditPageSize = 25
@@ -159,7 +159,7 @@ func (s *Web) auditPage(w http.ResponseWriter, r *http.Request) {
 	if page.Next != 0 {
 		next := q
 		next.Set("cursor", strconv.FormatInt(page.Next, 10))
-		v.Next = next.Encode()
+		v.Next = "/staff/audit?" + next.Encode()
 	}
 	s.staffRender(w, r, http.StatusOK, "staff_audit", p, "staff.audit", v)
 }
