@@ -42,13 +42,19 @@ func (s *Web) waitingRoom(w http.ResponseWriter, r *http.Request) {
 	j := s.readJourney(r)
 	now := s.cfg.Room.Now()
 	if j.admitted(now) {
-		http.Redirect(w, r, "/book", http.StatusSeeOther)
+		s.afterRoom(w, r, j)
 		return
 	}
 	st := s.cfg.Room.Settings()
 	v := waitView{Phase: st.Phase(now)}
 	if !st.OpensAt.IsZero() {
-		v.OpensAt = when(requestLang(r), zoned(st.OpensAt, "America/New_York"))
+		// The opening is shown in the zone of the rules in force, the
+		// one the people booking live in.
+		loc := time.UTC
+		if rs, _, err := s.rules(r.Context(), ""); err == nil && rs.Loc != nil {
+			loc = rs.Loc
+		}
+		v.OpensAt = when(requestLang(r), st.OpensAt.In(loc))
 	}
 	if j.Ticket != "" {
 		ts, err := s.cfg.Room.Status(r.Context(), j.Ticket)
@@ -61,8 +67,7 @@ func (s *Web) waitingRoom(w http.ResponseWriter, r *http.Request) {
 			return
 		case ts.Status == "admitted" && ts.Token != "":
 			j.Admission, j.AdmissionExpires, j.Ticket = ts.Token, ts.TokenExpires, ""
-			s.writeJourney(w, j)
-			http.Redirect(w, r, "/book", http.StatusSeeOther)
+			s.afterRoom(w, r, j)
 			return
 		default:
 			v.Status, v.Position, v.Message = ts.Status, ts.Position, ts.Message
@@ -133,5 +138,40 @@ func (s *Web) admission(w http.ResponseWriter, r *http.Request, p person, j jour
 		return "", false
 	}
 	s.fail(w, r, err)
+	return "", false
+}
+
+// afterRoom sends an admitted person on: to the booking, or back to the
+// reschedule that sent them to the queue.
+func (s *Web) afterRoom(w http.ResponseWriter, r *http.Request, j journey) {
+	next := "/book"
+	if j.AfterRoom != "" {
+		next, j.AfterRoom = localPath(j.AfterRoom), ""
+	}
+	s.writeJourney(w, j)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// rescheduleAdmission is the waiting room's check for a reschedule from
+// the manage pages, as POST /v1/appointments/{id}:reschedule makes it:
+// the token is bound to the appointment's owner. Without an admission
+// the person queues and comes back to the list of times.
+func (s *Web) rescheduleAdmission(w http.ResponseWriter, r *http.Request, j journey, personRef string) (string, bool) {
+	if !s.roomOn() {
+		return "", true
+	}
+	if j.admitted(s.cfg.Room.Now()) {
+		err := s.cfg.Room.Check(r.Context(), j.Admission, personRef)
+		if err == nil {
+			return j.Admission, true
+		}
+		if !apperr.Is(err, "admission-required") {
+			s.fail(w, r, err)
+			return "", false
+		}
+	}
+	j.Admission, j.AdmissionExpires, j.AfterRoom = "", time.Time{}, "/manage/reschedule"
+	s.writeJourney(w, j)
+	http.Redirect(w, r, "/book/waiting-room", http.StatusSeeOther)
 	return "", false
 }

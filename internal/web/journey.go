@@ -50,6 +50,9 @@ type journey struct {
 	Ticket           string    `json:"wt,omitempty"`
 	Admission        string    `json:"wa,omitempty"`
 	AdmissionExpires time.Time `json:"wx,omitzero"`
+	// AfterRoom is where the waiting room sends the person once admitted
+	// ("" is /book; a reschedule returns to its list of times).
+	AfterRoom string `json:"wr,omitempty"`
 }
 
 func (s *Web) readJourney(r *http.Request) journey {

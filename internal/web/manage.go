@@ -1,8 +1,10 @@
 package web
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vaxbook/vaxbook/internal/apperr"
 	"github.com/vaxbook/vaxbook/internal/booking"
@@ -171,10 +173,22 @@ func (s *Web) manageReschedule(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	actor := s.ownerActor(r, d.Appointment)
+	token, ok := s.rescheduleAdmission(w, r, j, strings.TrimPrefix(actor, "person:"))
+	if !ok {
+		return
+	}
 	_, err := s.cfg.Booking.Reschedule(r.Context(), booking.ChangeRequest{AppointmentID: d.Appointment.ID,
-		PersonID: d.Appointment.PersonID, Actor: s.ownerActor(r, d.Appointment), NewSlotID: formSlotID(r)})
+		PersonID: d.Appointment.PersonID, Actor: actor, NewSlotID: formSlotID(r)})
 	switch apperr.NameOf(err) {
 	case "":
+		if token != "" {
+			if err := s.cfg.Room.Spend(r.Context(), token); err != nil {
+				s.cfg.Log.WarnContext(r.Context(), "admission token not spent", slog.String("error", err.Error()))
+			}
+			j.Admission, j.AdmissionExpires = "", time.Time{}
+			s.writeJourney(w, j)
+		}
 		http.Redirect(w, r, "/manage/appointment", http.StatusSeeOther)
 	case "slot-full", "not-found":
 		j.Notice = "slots.gone"
