@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,19 +101,21 @@ func (m *Metrics) CountConflicts(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// Read at most what the API accepts; the handler still sees the
+		// whole body (and refuses an oversized one itself).
 		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
 		if err != nil {
 			http.Error(w, "request body could not be read", http.StatusBadRequest)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == http.StatusConflict {
 			var b struct {
 				SlotID int64 `json:"slot_id"`
 			}
-			_ = json.NewDecoder(strings.NewReader(string(body))).Decode(&b)
+			_ = json.Unmarshal(body, &b)
 			m.conflict(r.Context(), b.SlotID)
 		}
 	})
@@ -141,3 +142,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
