@@ -9,10 +9,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/vaxbook/vaxbook/internal/app"
 	"github.com/vaxbook/vaxbook/internal/app/apptest"
 	"github.com/vaxbook/vaxbook/internal/store"
 	"github.com/vaxbook/vaxbook/internal/store/storetest"
+	"github.com/vaxbook/vaxbook/internal/waitroom"
 )
 
 // client is a tiny JSON client for the tests.
@@ -297,4 +300,54 @@ func TestRateLimitsAnswer429WithRetryAfter(t *testing.T) {
 	if limited == 0 {
 		t.Fatal("40 booking requests in a burst from one person were never limited")
 	}
+}
+
+// TestReplayAfterTheAdmissionWasSpent: a retry of a booking that committed
+// (the client timed out) is answered with the stored 201 although the
+// first attempt spent the admission token; any other use of the token is
+// refused.
+func TestReplayAfterTheAdmissionWasSpent(t *testing.T) {
+	t.Parallel()
+	svc := apptest.Start(t, apptest.Options{Configure: func(c *app.Config) {
+		c.Waitroom.Room = waitroom.Config{Mode: "fifo", OpensAt: time.Now().Add(-time.Minute), AdmissionRatePerS: 50}
+	}})
+	c, decision := citizen(t, svc, 1)
+	slot := maSlot(t, svc, 5)
+	token := admission(t, c)
+	body := map[string]any{"slot_id": slot, "decision_ref": decision}
+	if r := c.do("POST", "/v1/appointments", body, "Idempotency-Key", "k0"); r.status != 403 || r.problem() != "admission-required" {
+		t.Fatalf("without a token: %d %s", r.status, r.body)
+	}
+	first := c.do("POST", "/v1/appointments", body, "Idempotency-Key", "k1", "Admission-Token", token)
+	if first.status != 201 {
+		t.Fatalf("book: %d %s", first.status, first.body)
+	}
+	again := c.do("POST", "/v1/appointments", body, "Idempotency-Key", "k1", "Admission-Token", token)
+	if again.status != 201 || again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, first.body) {
+		t.Fatalf("retry after the token was spent: %d %s", again.status, again.body)
+	}
+	other := c.do("POST", "/v1/holds", map[string]any{"slot_id": slot}, "Admission-Token", token)
+	if other.status != 403 || other.problem() != "admission-required" {
+		t.Fatalf("a spent token used again: %d %s", other.status, other.body)
+	}
+}
+
+// admission joins the waiting room and polls until admitted.
+func admission(t *testing.T, c *client) string {
+	t.Helper()
+	r := c.do("POST", "/v1/waiting-room/tickets", nil)
+	if r.status != 201 && r.status != 200 {
+		t.Fatalf("ticket: %d %s", r.status, r.body)
+	}
+	ticket := r.json(t)["ticket"].(string)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		r = c.do("GET", "/v1/waiting-room/tickets/"+ticket, nil)
+		if tok, _ := r.json(t)["admission_token"].(string); tok != "" {
+			return tok
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("not admitted in time: %s", r.body)
+	return ""
 }

@@ -130,6 +130,14 @@ func (s *Service) claimKey(ctx context.Context, tx *store.Tx, idem *Idempotency)
 	return errKeyTaken
 }
 
+// StoredResponse returns the response stored for the key, a reuse error
+// when the key was used with another body, or nil when the key is new. A
+// caller checks it before anything that can refuse a repeat which the first
+// attempt made pointless (an admission token the first attempt spent).
+func (s *Service) StoredResponse(ctx context.Context, idem *Idempotency) (*Replay, error) {
+	return s.storedResponse(ctx, s.db.Read, idem)
+}
+
 // storedResponse returns the stored response for the key, a reuse error
 // when the body differs, or nil when the key is new (or expired).
 func (s *Service) storedResponse(ctx context.Context, q querier, idem *Idempotency) (*Replay, error) {

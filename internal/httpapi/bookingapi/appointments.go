@@ -49,13 +49,24 @@ func (m *Module) book(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	idem := &booking.Idempotency{Scope: p.Actor() + "|POST /v1/appointments", Key: key,
+		RequestHash: requestHash(body), Render: render}
+	// A repeat of a booking that committed is answered from the stored
+	// response before the admission check: the first attempt spent the
+	// token, and the person must still learn that they are booked.
+	if replay, err := m.Booking.StoredResponse(r.Context(), idem); replay != nil || err != nil {
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		writeReplay(w, replay)
+		return
+	}
 	token, err := m.admitted(r, p)
 	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	idem := &booking.Idempotency{Scope: p.Actor() + "|POST /v1/appointments", Key: key,
-		RequestHash: requestHash(body), Render: render}
 	_, replay, err := m.Booking.Book(r.Context(), booking.BookRequest{PersonID: p.PersonID, PersonRef: p.PersonRef,
 		Actor: p.Actor(), SlotID: body.SlotID, HoldID: body.HoldID, DecisionRef: body.DecisionRef, Dose: body.Dose,
 		Lang: p.Lang, Idempotency: idem})
