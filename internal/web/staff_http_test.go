@@ -547,6 +547,10 @@ func TestSupportAndAudit(t *testing.T) {
 	}
 
 	auditor := c.signIn(t, c.token(t, "auditor", 0))
+	// Each search is itself a record: make sure the log spans pages.
+	for i := 0; i < 30; i++ {
+		get(t, auditor, c.URL+"/staff/audit?action=no.such.action")
+	}
 	resp, body = get(t, auditor, c.URL+"/staff/audit")
 	if resp.StatusCode != 200 || !strings.Contains(body, `id="older"`) {
 		t.Fatalf("first page: %d, older link %v", resp.StatusCode, strings.Contains(body, `id="older"`))
