@@ -11,7 +11,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vaxbook/vaxbook/internal/apperr"
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/httpx"
 	"github.com/vaxbook/vaxbook/internal/store"
 )
 
@@ -89,6 +91,14 @@ func (m *Metrics) conflict(ctx context.Context, slotID int64) {
 		}
 	}
 	m.conflicts.WithLabelValues(site).Inc()
+}
+
+// refused counts a page's refusal when it is a 409 (slot-full,
+// already-booked...), as the API's would be counted.
+func (m *Metrics) refused(ctx context.Context, slotID int64, err error) {
+	if err != nil && httpx.StatusOf(apperr.NameOf(err)) == http.StatusConflict {
+		m.conflict(ctx, slotID)
+	}
 }
 
 // CountConflicts wraps the API so that a 409 answer to POST /v1/holds or

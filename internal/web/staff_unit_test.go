@@ -1,8 +1,14 @@
 package web
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vaxbook/vaxbook/internal/apperr"
 
 	"github.com/vaxbook/vaxbook/internal/eligibility"
 )
@@ -90,5 +96,21 @@ func TestLineChart(t *testing.T) {
 	}
 	if e := lineChart("y", "Y", "s", nil); !e.Empty || e.Points != "" {
 		t.Errorf("empty chart %+v", e)
+	}
+}
+
+func TestPageRefusalsCounted(t *testing.T) {
+	t.Parallel()
+	m, err := newMetrics(nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m.refused(ctx, 0, apperr.New("slot-full", "full"))
+	m.refused(ctx, 0, apperr.New("already-booked", "booked"))
+	m.refused(ctx, 0, apperr.New("ineligible", "no"))
+	m.refused(ctx, 0, nil)
+	if got := testutil.ToFloat64(m.conflicts.WithLabelValues("unknown")); got != 2 {
+		t.Errorf("409s counted: %v, want 2", got)
 	}
 }
