@@ -83,6 +83,11 @@ func launch(axePath string) error {
 		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(profile),
+		// Tests keep several tabs open; without these a tab that is not in
+		// front may stop painting, and a screenshot of it never answers.
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.WindowSize(1024, 900))
 	ctx, cancelCtx := chromedp.NewContext(alloc)
 	if err := chromedp.Do(ctx); err != nil {
@@ -168,15 +173,7 @@ func (b *tab) screenshot(name string) {
 	b.t.Helper()
 	// The viewport, not the full page: a long list of times makes a full
 	// capture slow and large.
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	// A tab in a background browser context may never paint a new frame;
-	// bringing it to the front makes the capture answer.
-	_ = chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.BringToFront, cdp.Empty{})
-		return err
-	}))
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	png, err := b.capture()
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -189,6 +186,28 @@ func (b *tab) screenshot(name string) {
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// capture takes a screenshot of the viewport, trying a few times: on a
+// loaded machine a tab may take a while to paint its first frame.
+func (b *tab) capture() ([]byte, error) {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+		// A tab in a background browser context may never paint a new
+		// frame; bringing it to the front makes the capture answer.
+		_ = chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, page.BringToFront, cdp.Empty{})
+			return err
+		}))
+		var png []byte
+		png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		cancel()
+		if err == nil {
+			return png, nil
+		}
+	}
+	return nil, err
 }
 
 type violation struct {
