@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/vaxbook/vaxbook/internal/httpx"
 )
@@ -80,11 +81,12 @@ func (a *Attested) Validate(now time.Time) error {
 }
 
 func validName(s string) bool {
-	if s == "" || len([]rune(s)) > 100 {
+	if s == "" || !utf8.ValidString(s) || len([]rune(s)) > 100 {
 		return false
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || r == '<' || r == '>' {
+		// U+FFFD is what JSON decoding leaves of bytes that were not UTF-8.
+		if unicode.IsControl(r) || r == '<' || r == '>' || r == utf8.RuneError {
 			return false
 		}
 	}

@@ -69,6 +69,7 @@ func TestAttestedValidation(t *testing.T) {
 		"birth_date":  func(a *identity.Attested) { a.BirthDate = "2021-02-29" },
 		"postal_code": func(a *identity.Attested) { a.PostalCode = "2114" },
 		"given_name":  func(a *identity.Attested) { a.GivenName = "" },
+		"family_name": func(a *identity.Attested) { a.FamilyName = "Bad\xffBytes" },
 		"email":       func(a *identity.Attested) { a.Email = "not an address" },
 		"lang":        func(a *identity.Attested) { a.Lang = "fr" },
 	}

@@ -14,7 +14,16 @@ type bookBody struct {
 	SlotID      int64  `json:"slot_id,omitempty"`
 	HoldID      string `json:"hold_id,omitempty"`
 	DecisionRef string `json:"decision_ref"`
-	Dose        int    `json:"dose,omitempty"`
+	// Dose is optional (the slot's dose); when given it must be 1 to 10.
+	Dose *int `json:"dose,omitempty"`
+}
+
+// dose returns the requested dose, 0 meaning the slot's.
+func (b *bookBody) dose() int {
+	if b.Dose == nil {
+		return 0
+	}
+	return *b.Dose
 }
 
 func (b *bookBody) validate() error {
@@ -23,7 +32,7 @@ func (b *bookBody) validate() error {
 	f.Check(b.SlotID < 0, "slot_id", "must be a slot id")
 	f.Check(len(b.HoldID) > 64, "hold_id", "too long")
 	f.Check(b.DecisionRef == "" || len(b.DecisionRef) > 64, "decision_ref", "required: the decision_ref from eligibility:evaluate")
-	f.Check(b.Dose < 0 || b.Dose > 10, "dose", "between 1 and 10")
+	f.Check(b.Dose != nil && (*b.Dose < 1 || *b.Dose > 10), "dose", "between 1 and 10")
 	return f.Err()
 }
 
@@ -68,7 +77,7 @@ func (m *Module) book(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, replay, err := m.Booking.Book(r.Context(), booking.BookRequest{PersonID: p.PersonID, PersonRef: p.PersonRef,
-		Actor: p.Actor(), SlotID: body.SlotID, HoldID: body.HoldID, DecisionRef: body.DecisionRef, Dose: body.Dose,
+		Actor: p.Actor(), SlotID: body.SlotID, HoldID: body.HoldID, DecisionRef: body.DecisionRef, Dose: body.dose(),
 		Lang: p.Lang, Idempotency: idem})
 	if err != nil {
 		m.fail(w, r, err)

@@ -63,10 +63,10 @@ func (m *Module) Register(r *httpx.Router) {
 func (m *Module) OpenAPI() []byte { return openapi }
 
 type evaluateRequest struct {
-	Answers      eligibility.Answers `json:"answers"`
-	Product      string              `json:"product,omitempty"`
-	Dose         int                 `json:"dose,omitempty"`
-	Jurisdiction string              `json:"jurisdiction,omitempty"`
+	Answers      *eligibility.Answers `json:"answers"`
+	Product      string               `json:"product,omitempty"`
+	Dose         int                  `json:"dose,omitempty"`
+	Jurisdiction string               `json:"jurisdiction,omitempty"`
 }
 
 type decisionView struct {
@@ -97,6 +97,10 @@ func (m *Module) evaluate(w http.ResponseWriter, r *http.Request) {
 		httpx.Problem(w, r, m.Log, err)
 		return
 	}
+	if req.Answers == nil {
+		httpx.Problem(w, r, m.Log, apperr.Invalid("answers", "required: the answers to the eligibility questions"))
+		return
+	}
 	person, err := m.People.Person(r.Context(), p.PersonID)
 	if err != nil {
 		httpx.Problem(w, r, m.Log, err)
@@ -105,7 +109,7 @@ func (m *Module) evaluate(w http.ResponseWriter, r *http.Request) {
 	d, err := m.Eligibility.Evaluate(r.Context(), eligibility.EvalRequest{
 		PersonID: p.PersonID, Actor: p.Actor(), Jurisdiction: req.Jurisdiction,
 		Attributes: eligibility.Attributes{BirthDate: person.BirthDate, PostalCode: person.PostalCode,
-			Answers: req.Answers, Product: req.Product, Dose: req.Dose},
+			Answers: *req.Answers, Product: req.Product, Dose: req.Dose},
 	})
 	if err != nil {
 		httpx.Problem(w, r, m.Log, err)
