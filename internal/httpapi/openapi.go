@@ -9,7 +9,7 @@ import (
 const base = `{
   "openapi": "3.1.0",
   "info": {"title": "vaxbook", "version": "1",
-    "description": "Vaccine appointment booking. Errors are RFC 9457 problem details; the last path segment of type is the problem's name (API.md)."},
+    "description": "Vaccine appointment booking. Errors are RFC 9457 problem details; the last path segment of type is the problem's name (API.md). Where this differs from API.md, and why: another person's appointment, hold or decision answers 404 not-found rather than 403, so that a reference that exists looks the same as one that does not; a token of the wrong kind (a citizen session on a staff route, or the reverse) is 401 unauthenticated."},
   "paths": {
     "/healthz": {"get": {"summary": "Process is up", "responses": {"200": {"description": "up"}}}},
     "/readyz": {"get": {"summary": "Database reachable and migrated", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Problem"}}}},
