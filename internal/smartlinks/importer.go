@@ -81,6 +81,7 @@ func Import(ctx context.Context, db *store.DB, source string, opts Options) (Rep
 	if err != nil {
 		return im.rep, err
 	}
+	defer f.close()
 	im.rep.Source = f.sourceName()
 	if im.p.vaccines, err = im.vaccineCodes(ctx); err != nil {
 		return im.rep, err
@@ -94,9 +95,12 @@ func Import(ctx context.Context, db *store.DB, source string, opts Options) (Rep
 	if err := im.write(ctx); err != nil {
 		return im.rep, err
 	}
-	opts.Log.InfoContext(ctx, "feed imported", slog.String("source", im.rep.Source),
-		slog.Int("sites", im.rep.Sites), slog.Int("slots", im.rep.SlotsStored),
-		slog.Int("skipped", im.rep.SkippedTotal()))
+	attrs := []any{slog.String("source", im.rep.Source), slog.Int("sites", im.rep.Sites),
+		slog.Int("slots", im.rep.SlotsStored), slog.Int("skipped", im.rep.SkippedTotal())}
+	if s := im.rep.Shift; s != nil {
+		attrs = append(attrs, slog.Bool("shifted", true), slog.Int("shift_days", s.Days))
+	}
+	opts.Log.InfoContext(ctx, "feed imported", attrs...)
 	return im.rep, nil
 }
 
@@ -172,6 +176,10 @@ func (im *importer) readFile(ctx context.Context, f *feed, out ManifestOutput, f
 	case errors.Is(err, errOtherHost):
 		fr.Status = "other-host"
 		im.rep.skip("output_on_other_host")
+		return nil
+	case errors.Is(err, errRedirect):
+		fr.Status = "other-host"
+		im.rep.skip("output_redirect_to_other_host")
 		return nil
 	case err != nil:
 		if ctx.Err() != nil {

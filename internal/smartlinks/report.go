@@ -52,7 +52,7 @@ type Counts struct {
 type FileReport struct {
 	Type   string `json:"type"`
 	URL    string `json:"url"`
-	Status string `json:"status"` // read, missing, outside, unknown-type, failed
+	Status string `json:"status"` // read, missing, outside, other-host, bad-url, unknown-type, failed, truncated
 	Lines  int    `json:"lines"`
 }
 

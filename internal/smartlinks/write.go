@@ -3,6 +3,7 @@ package smartlinks
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/vaxbook/vaxbook/internal/audit"
@@ -174,40 +175,94 @@ func (im *importer) writeSlots(ctx context.Context, existing map[string]existing
 func (im *importer) writeSlot(ctx context.Context, tx *store.Tx, s *slotRow, existing map[string]existingSlot) error {
 	now := im.opts.Clock.Now().UnixMicro()
 	site, sc := s.schedule.site, s.schedule
-	startUS, endUS := s.start.UnixMicro(), s.end.UnixMicro()
+	want := existingSlot{siteID: site.id, vaccine: sc.vaccine, dose: sc.dose, startUS: s.start.UnixMicro(),
+		endUS: s.end.UnixMicro(), capacity: s.capacity, deepLink: s.deepLink}
 	old, found := existing[s.key]
 	if !found {
-		_, err := tx.ExecContext(ctx, im.q.Get("slot_insert"), site.id, sc.vaccine, sc.dose, startUS, endUS,
-			s.capacity, s.capacity, im.rep.Source, s.key, s.deepLink, now)
+		_, err := tx.ExecContext(ctx, im.q.Get("slot_insert"), want.siteID, want.vaccine, want.dose,
+			want.startUS, want.endUS, want.capacity, want.capacity, im.rep.Source, s.key, want.deepLink, now)
 		if err != nil {
 			return fmt.Errorf("insert slot: %w", err)
 		}
 		im.rep.Slots.Inserted++
 		return nil
 	}
-	taken := old.capacity - old.remaining
-	if old.siteID == site.id && old.vaccine == sc.vaccine && old.dose == sc.dose && old.startUS == startUS &&
-		old.endUS == endUS && old.deepLink == s.deepLink && old.capacity == max(s.capacity, taken) {
-		im.rep.Slots.Unchanged++
-		if s.capacity < taken {
-			im.rep.note("capacity_kept_at_seats_taken")
-		}
+	if sameSlotRow(old, want, old.capacity-old.remaining) {
+		im.unchangedSlot(want.capacity, old.capacity-old.remaining)
 		return nil
 	}
-	var capacity int
-	err := tx.QueryRowContext(ctx, im.q.Get("slot_update"), site.id, sc.vaccine, sc.dose, startUS, endUS,
-		s.deepLink, now, s.capacity, s.capacity, old.id).Scan(&capacity)
-	if err == sql.ErrNoRows {
-		return fmt.Errorf("update slot %d: it disappeared during the import", old.id)
+	taken, inUse, err := im.slotInUse(ctx, tx, old.id)
+	if err != nil {
+		return err
 	}
+	if inUse {
+		want = im.keepBooked(old, want)
+		if sameSlotRow(old, want, taken) {
+			im.unchangedSlot(want.capacity, taken)
+			return nil
+		}
+	}
+	var capacity int
+	err = tx.QueryRowContext(ctx, im.q.Get("slot_update"), want.siteID, want.vaccine, want.dose, want.startUS,
+		want.endUS, want.deepLink, now, want.capacity, want.capacity, old.id).Scan(&capacity)
 	if err != nil {
 		return fmt.Errorf("update slot: %w", err)
 	}
-	if capacity > s.capacity {
+	if capacity > want.capacity {
 		im.rep.note("capacity_kept_at_seats_taken")
 	}
 	im.rep.Slots.Updated++
 	return nil
+}
+
+// sameSlotRow reports whether writing want over old would change nothing,
+// given the seats taken (capacity never drops below them).
+func sameSlotRow(old, want existingSlot, taken int) bool {
+	return old.siteID == want.siteID && old.vaccine == want.vaccine && old.dose == want.dose &&
+		old.startUS == want.startUS && old.endUS == want.endUS && old.deepLink == want.deepLink &&
+		old.capacity == max(want.capacity, taken)
+}
+
+func (im *importer) unchangedSlot(capacity, taken int) {
+	im.rep.Slots.Unchanged++
+	if capacity < taken {
+		im.rep.note("capacity_kept_at_seats_taken")
+	}
+}
+
+// slotInUse locks the slot and returns its online seats taken and whether
+// anyone holds, booked or used a seat in it. The lock keeps a booking from
+// committing between this check and the update.
+func (im *importer) slotInUse(ctx context.Context, tx *store.Tx, id int64) (int, bool, error) {
+	var locked int64
+	if err := tx.QueryRowContext(ctx, im.q.Get("slot_lock"), id).Scan(&locked); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, fmt.Errorf("update slot %d: it disappeared during the import", id)
+		}
+		return 0, false, fmt.Errorf("lock slot: %w", err)
+	}
+	var taken, used int
+	if err := tx.QueryRowContext(ctx, im.q.Get("slot_in_use"), id).Scan(&taken, &used); err != nil {
+		return 0, false, fmt.Errorf("check slot use: %w", err)
+	}
+	return taken, used > 0, nil
+}
+
+// keepBooked returns want with the time, site, vaccine and dose of a slot
+// people hold or booked put back to what they were: moving them would
+// change appointments behind their owners' backs (no audit record, no
+// message, reminders at the old time). Each kept change is reported.
+// Capacity and the deep link still follow the feed.
+func (im *importer) keepBooked(old, want existingSlot) existingSlot {
+	if old.startUS != want.startUS || old.endUS != want.endUS {
+		im.rep.skip("slot_booked_time_kept")
+		want.startUS, want.endUS = old.startUS, old.endUS
+	}
+	if old.siteID != want.siteID || old.vaccine != want.vaccine || old.dose != want.dose {
+		im.rep.skip("slot_booked_schedule_kept")
+		want.siteID, want.vaccine, want.dose = old.siteID, old.vaccine, old.dose
+	}
+	return want
 }
 
 // appendAudit records the import with its counts: references and numbers,
