@@ -41,6 +41,9 @@ type serveFlags struct {
 	room      roomFlags
 	clinic    app.ClinicConfig
 	auditKey  string // audit.go
+
+	// importHosts allow POST /v1/admin/imports to fetch from them.
+	importHosts string
 }
 
 // roomFlags configure the waiting room at start; an administrator can
@@ -99,6 +102,8 @@ func (f *serveFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.demoDate, "demo-date", "", "first day of the demo feeds (YYYY-MM-DD; default tomorrow)")
 	fs.Var(&f.imports, "import", "SMART Scheduling Links manifest (path or URL) to import at start; repeatable")
 	fs.StringVar(&f.shiftTo, "shift-to", "", "move imported feeds so their first day is this date (YYYY-MM-DD)")
+	fs.StringVar(&f.importHosts, "import-hosts", env("VAXBOOK_IMPORT_HOSTS", ""),
+		"comma-separated host:port pairs POST /v1/admin/imports may fetch feeds from (VAXBOOK_IMPORT_HOSTS); empty refuses every URL")
 	fs.DurationVar(&f.holdTTL, "hold-ttl", 5*time.Minute, "how long a hold keeps its seat")
 	f.mail.bindMail(fs)
 	f.room.bind(fs)
@@ -160,6 +165,11 @@ func (f *serveFlags) appConfig(ctx context.Context, log *slog.Logger) (app.Confi
 	}
 	cfg := app.Config{DatabaseURL: f.db.url, PublicURL: strings.TrimRight(public, "/"), RedisURL: f.redisURL,
 		Log: log, HoldTTL: f.holdTTL, Imports: f.imports, ShiftTo: f.shiftTo}
+	for _, h := range strings.Split(f.importHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.ImportHosts = append(cfg.ImportHosts, h)
+		}
+	}
 	if f.demo {
 		date := f.demoDate
 		if date == "" {

@@ -57,6 +57,9 @@ type Config struct {
 	Imports []string
 	// ShiftTo moves imported feeds so their first day falls on this date.
 	ShiftTo string
+	// ImportHosts are the host:port pairs POST /v1/admin/imports may fetch
+	// manifests from; empty refuses every URL (imports.go).
+	ImportHosts []string
 	// SweepInterval is how often expired holds and keys are swept (default 10 s).
 	SweepInterval time.Duration
 	// MaxConns bounds the PostgreSQL pool.
@@ -202,6 +205,11 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	modules = append(modules, clinicMod)
+	importMod, err := a.buildImports()
+	if err != nil {
+		return err
+	}
+	modules = append(modules, importMod)
 	srv, err := httpapi.New(httpapi.Config{DB: a.DB, Log: a.log, Registry: a.Registry, Ready: a.readyCheck}, modules...)
 	if err != nil {
 		return err

@@ -106,8 +106,13 @@ func (a *App) importFeed(ctx context.Context, manifest, shiftTo string) error {
 	if err != nil {
 		return fmt.Errorf("import %s: %w", manifest, err)
 	}
-	a.log.InfoContext(ctx, "feed imported", slog.String("manifest", filepath.Base(filepath.Dir(manifest))),
-		slog.Int("sites", rep.Sites), slog.Int("slots", rep.SlotsStored), slog.Int("skipped", rep.SkippedTotal()))
+	attrs := []any{slog.String("manifest", filepath.Base(filepath.Dir(manifest))),
+		slog.Int("sites", rep.Sites), slog.Int("slots", rep.SlotsStored), slog.Int("skipped", rep.SkippedTotal())}
+	if sh := rep.Shift; sh != nil {
+		attrs = append(attrs, slog.String("shifted", fmt.Sprintf("first day %s moved to %s", sh.FirstDay, sh.To)),
+			slog.Int("shift_days", sh.Days))
+	}
+	a.log.InfoContext(ctx, "feed imported", attrs...)
 	return nil
 }
 

@@ -19,6 +19,10 @@ import (
 // ManifestName is the file a publication's folder serves as its manifest.
 const ManifestName = "$bulk-publish"
 
+// ErrManifest marks an import that failed because its manifest could not
+// be fetched, opened or parsed: the feed's fault, not the database's.
+var ErrManifest = errors.New("manifest not read")
+
 // errMissing marks an output file that does not exist (a 404 or an absent
 // local file): the feed's fault, reported and skipped, not fatal.
 var errMissing = errors.New("file not found")
@@ -76,13 +80,13 @@ func openFeed(ctx context.Context, source string, client *http.Client, limit int
 	}
 	if err != nil {
 		f.close()
-		return nil, fmt.Errorf("open manifest: %w", err)
+		return nil, fmt.Errorf("open manifest: %w: %w", ErrManifest, err)
 	}
 	defer body.Close()
 	dec := json.NewDecoder(io.LimitReader(body, 16<<20))
 	if err := dec.Decode(&f.manifest); err != nil {
 		f.close()
-		return nil, fmt.Errorf("read manifest: %w", err)
+		return nil, fmt.Errorf("read manifest: %w: %w", ErrManifest, err)
 	}
 	f.useRequest()
 	return f, nil
