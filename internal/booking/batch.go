@@ -103,7 +103,16 @@ func (s *Service) runBatch(batch []*batchItem) {
 		memo := &gate.Memo{}
 		for i, it := range batch {
 			it.detail, it.replay, it.err = Detail{}, nil, nil // a retried transaction starts over
-			err := tx.Savepoint(ctx, fmt.Sprintf("booking_%d", i), func() error {
+			var err error
+			if len(batch) == 1 {
+				// Alone in its transaction, a refusal rolls the whole
+				// transaction back; no savepoint is needed.
+				if err = s.bookItem(ctx, tx, it, memo); err != nil {
+					return err
+				}
+				continue
+			}
+			err = tx.Savepoint(ctx, fmt.Sprintf("booking_%d", i), func() error {
 				return s.bookItem(ctx, tx, it, memo)
 			})
 			if err != nil && !isRefusal(err) {

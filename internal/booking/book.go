@@ -173,7 +173,7 @@ func (s *Service) admit(ctx context.Context, tx *store.Tx, req BookRequest, d De
 	}
 	return s.cfg.Gate.Admit(ctx, tx, gate.Check{PersonID: req.PersonID, DecisionRef: req.DecisionRef,
 		Region: d.Site.Region, VaccineCode: d.Slot.VaccineCode, Dose: d.Slot.Dose, SlotStart: d.Slot.Start, Now: now,
-		Lang: req.Lang, Memo: memo})
+		Lang: req.Lang, Memo: memo, ProductMinAge: &d.Vaccine.MinAge})
 }
 
 // checkDoseInterval refuses a later dose of another product, or outside the

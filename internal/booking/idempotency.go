@@ -50,21 +50,17 @@ func (s *Service) idempotent(ctx context.Context, idem *Idempotency, fn func(tx 
 	return s.finishIdempotent(ctx, idem, stored, err)
 }
 
-// beginIdempotent marks the key in flight on this node and returns the
-// stored response if the key was used before. release must be called when
-// the request is done.
+// beginIdempotent marks the key in flight on this node. release must be
+// called when the request is done.
 func (s *Service) beginIdempotent(ctx context.Context, idem *Idempotency) (release func(), r *Replay, err error) {
 	id := idem.Scope + "\x00" + idem.Key
 	if _, busy := s.inflight.LoadOrStore(id, struct{}{}); busy {
 		return nil, nil, apperr.New("idempotency-in-flight", "a request with this Idempotency-Key is still being processed; retry shortly").
 			With("retry_after_s", 1)
 	}
-	release = func() { s.inflight.Delete(id) }
-	if r, err := s.storedResponse(ctx, s.db.Read, idem); r != nil || err != nil {
-		release()
-		return nil, r, err
-	}
-	return release, nil, nil
+	// A key used before is found when the transaction claims it
+	// (errKeyTaken), and its stored response is replayed then.
+	return func() { s.inflight.Delete(id) }, nil, nil
 }
 
 // runIdempotent claims the key, runs fn and stores its response, all in tx.

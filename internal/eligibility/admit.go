@@ -60,8 +60,10 @@ func (s *Service) recheck(ctx context.Context, tx *store.Tx, rs *Ruleset, d Deci
 		return "", err
 	}
 	attrs.Product, attrs.Dose = c.VaccineCode, c.Dose
-	minAge, err := s.memoMinAge(ctx, tx, c.Memo, attrs.Product, attrs.Dose)
-	if err != nil {
+	minAge := 0
+	if c.ProductMinAge != nil {
+		minAge = *c.ProductMinAge
+	} else if minAge, err = s.memoMinAge(ctx, tx, c.Memo, attrs.Product, attrs.Dose); err != nil {
 		return "", err
 	}
 	in, out, err := rs.EvaluateAttributes(attrs, rs.DateAt(now), minAge)
@@ -85,28 +87,6 @@ func (s *Service) recheck(ctx context.Context, tx *store.Tx, rs *Ruleset, d Deci
 		return "", s.ineligible(ctx, rs.Doc.ID, out.Reasons, c.Lang)
 	}
 	return rs.Doc.ID, nil
-}
-
-// activeForRegion returns the jurisdiction of a region and its active
-// rules, or outside-jurisdiction.
-func (s *Service) activeForRegion(ctx context.Context, tx *store.Tx, region string) (string, *Ruleset, error) {
-	var jurisdiction string
-	err := tx.QueryRowContext(ctx, s.q.Get("region_jurisdiction"), region).Scan(&jurisdiction)
-	if store.IsNoRows(err) {
-		return "", nil, apperr.New("outside-jurisdiction", "no rules cover this site's region")
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("read region: %w", err)
-	}
-	version, err := s.active(ctx, tx, jurisdiction)
-	if err != nil {
-		return "", nil, err
-	}
-	if version == "" {
-		return "", nil, apperr.New("outside-jurisdiction", "no rules are active for %s", jurisdiction)
-	}
-	rs, err := s.ruleset(ctx, tx, version)
-	return jurisdiction, rs, err
 }
 
 // ineligible builds the 403 with the version and its reasons.
@@ -133,11 +113,7 @@ func (s *Service) regionRules(ctx context.Context, tx *store.Tx, c gate.Check, n
 		st := v.(regionState)
 		return st.jurisdiction, st.rules, st.err
 	}
-	var st regionState
-	st.err = s.checkFreeze(ctx, tx, c.Region, now)
-	if st.err == nil {
-		st.jurisdiction, st.rules, st.err = s.activeForRegion(ctx, tx, c.Region)
-	}
+	st := s.readRegionState(ctx, tx, c.Region, now)
 	if st.err == nil || apperr.NameOf(st.err) != "" {
 		c.Memo.Put(key, st)
 	}
@@ -155,4 +131,33 @@ func (s *Service) memoMinAge(ctx context.Context, tx *store.Tx, memo *gate.Memo,
 		memo.Put(key, age)
 	}
 	return age, err
+}
+
+// readRegionState reads the region's freezes, jurisdiction and active rules
+// in one statement. A freeze refuses first, then a region without rules.
+func (s *Service) readRegionState(ctx context.Context, tx *store.Tx, region string, now time.Time) regionState {
+	var st regionState
+	var version string
+	var freezes, until int64
+	err := tx.QueryRowContext(ctx, s.q.Get("region_state"), region).Scan(&st.jurisdiction, &version, &freezes, &until)
+	switch {
+	case store.IsNoRows(err):
+		st.err = apperr.New("outside-jurisdiction", "no rules cover this site's region")
+		return st
+	case err != nil:
+		st.err = fmt.Errorf("read region: %w", err)
+		return st
+	case freezes > 0:
+		e := apperr.New("bookings-frozen", "booking is paused; searching and eligibility still work")
+		if wait := until - now.UnixMicro(); until > 0 && wait > 0 {
+			e = e.With("retry_after_s", (wait+999_999)/1_000_000)
+		}
+		st.err = e
+		return st
+	case version == "":
+		st.err = apperr.New("outside-jurisdiction", "no rules are active for %s", st.jurisdiction)
+		return st
+	}
+	st.rules, st.err = s.ruleset(ctx, tx, version)
+	return st
 }

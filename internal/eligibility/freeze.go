@@ -116,34 +116,3 @@ func (s *Service) checkScope(ctx context.Context, tx *store.Tx, scope string) er
 	}
 	return nil
 }
-
-// checkFreeze refuses with bookings-frozen when "all" or region is frozen.
-func (s *Service) checkFreeze(ctx context.Context, tx *store.Tx, region string, now time.Time) error {
-	rows, err := tx.QueryContext(ctx, s.q.Get("freezes_for"), region)
-	if err != nil {
-		return fmt.Errorf("read freezes: %w", err)
-	}
-	defer rows.Close()
-	frozen := false
-	var latest int64
-	for rows.Next() {
-		var scope string
-		var until int64
-		if err := rows.Scan(&scope, &until); err != nil {
-			return err
-		}
-		frozen = true
-		latest = max(latest, until)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if !frozen {
-		return nil
-	}
-	e := apperr.New("bookings-frozen", "booking is paused; searching and eligibility still work")
-	if wait := latest - now.UnixMicro(); latest > 0 && wait > 0 {
-		e = e.With("retry_after_s", (wait+999_999)/1_000_000)
-	}
-	return e
-}

@@ -83,9 +83,6 @@ LIMIT ?
 
 -- Inventory facts the rules need.
 
--- name: region_jurisdiction
-SELECT jurisdiction FROM regions WHERE code = ?
-
 -- name: product_min_age
 SELECT min_age FROM vaccines WHERE code = ?
 
@@ -106,9 +103,6 @@ ORDER BY s.start_us, a.id
 
 -- Freezes.
 
--- name: freezes_for
-SELECT scope, until_us FROM booking_freezes WHERE scope = 'all' OR scope = ?
-
 -- name: upsert_freeze
 INSERT INTO booking_freezes (scope, reason, actor, until_us, created_us) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (scope) DO UPDATE SET reason = excluded.reason, actor = excluded.actor,
@@ -122,3 +116,13 @@ SELECT scope, reason, actor, until_us, created_us FROM booking_freezes ORDER BY 
 
 -- name: region_exists
 SELECT code FROM regions WHERE code = ?
+
+-- name: region_state
+-- One read for what every booking asks of its slot's region: its
+-- jurisdiction, the version active there, and the freezes that cover it
+-- (all, or the region) with the latest expected end.
+SELECT r.jurisdiction,
+       COALESCE((SELECT p.version FROM rule_pointers p WHERE p.jurisdiction = r.jurisdiction), ''),
+       (SELECT COUNT(*) FROM booking_freezes f WHERE f.scope = 'all' OR f.scope = r.code),
+       COALESCE((SELECT MAX(f.until_us) FROM booking_freezes f WHERE f.scope = 'all' OR f.scope = r.code), 0)
+FROM regions r WHERE r.code = ?

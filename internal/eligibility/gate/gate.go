@@ -17,6 +17,10 @@ type Check struct {
 	// Lang is the caller's language ("en", "es") for the reasons' messages
 	// of a refusal; empty means English.
 	Lang string
+	// ProductMinAge is the minimum age of VaccineCode when the caller has
+	// read it already (booking has, with the slot); nil makes the rules
+	// read it.
+	ProductMinAge *int
 	// Memo, when set, lets checks of bookings that share a transaction
 	// reuse what does not depend on the person.
 	Memo *Memo
