@@ -47,3 +47,18 @@ func quiet(log *slog.Logger) *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// warnOnly passes on river's warnings and errors only: its Info lines (job
+// counts every few seconds) are loop chatter, not state changes worth an
+// operator's time.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnOnly{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }

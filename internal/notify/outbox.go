@@ -164,7 +164,7 @@ func (o *Outbox) riverConfig() *river.Config {
 	river.AddWorker(workers, &worker[NextDoseArgs]{o: o})
 	river.AddWorker(workers, &worker[OfferArgs]{o: o})
 	cfg := &river.Config{
-		Logger:      o.log.With(slog.String("component", "river")),
+		Logger:      slog.New(warnOnly{o.log.Handler()}).With(slog.String("component", "river")),
 		MaxAttempts: o.cfg.MaxAttempts,
 		Queues: map[string]river.QueueConfig{queueName: {
 			MaxWorkers: o.cfg.Workers, FetchCooldown: o.cfg.PollInterval / 2,
