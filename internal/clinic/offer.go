@@ -33,6 +33,13 @@ type candidate struct {
 // one that another promotion holds, and a person has one live entry, so
 // nobody gets two offers at once. It returns how many offers it made.
 func (s *Service) Promote(ctx context.Context, tx *store.Tx, slotID int64) (int, error) {
+	var locked int64
+	if err := tx.QueryRowContext(ctx, s.q.Get("lock_slot"), slotID).Scan(&locked); err != nil {
+		if store.IsNoRows(err) {
+			return 0, apperr.NotFound("slot")
+		}
+		return 0, fmt.Errorf("lock slot: %w", err)
+	}
 	d, err := s.cfg.Booking.SlotDetailInTx(ctx, tx, slotID)
 	if err != nil {
 		return 0, err

@@ -103,3 +103,12 @@ JOIN slots sl ON sl.id = a.slot_id
 JOIN sites si ON si.id = sl.site_id
 WHERE sl.start_us >= ? AND sl.start_us < ?
 GROUP BY si.region, si.time_zone, sl.start_us, a.vaccine_code, a.dose, a.status
+
+-- name: lock_slot postgres
+-- Promotions for one slot take turns: without this, a second run could skip
+-- the earliest person (whose entry the first run holds) and win the seat for
+-- someone who joined later.
+SELECT id FROM slots WHERE id = ? FOR UPDATE
+
+-- name: lock_slot sqlite
+SELECT id FROM slots WHERE id = ?
