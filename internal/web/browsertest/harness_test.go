@@ -189,10 +189,15 @@ func (b *tab) screenshot(name string) {
 }
 
 // capture takes a screenshot of the viewport, trying a few times: on a
-// loaded machine a tab may take a while to paint its first frame.
+// loaded machine a tab may take a while to paint its first frame, and a
+// capture that starts while the page is being replaced by the next one
+// fails at once ("not attached to an active page").
 func (b *tab) capture() ([]byte, error) {
 	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			time.Sleep(300 * time.Millisecond)
+		}
 		ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 		// A tab in a background browser context may never paint a new
 		// frame; bringing it to the front makes the capture answer.
