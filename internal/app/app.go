@@ -176,6 +176,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Web = pages
 	a.Booking.AddListener(pages.Metrics())
+	a.Booking.AddRefusalObserver(pages.Metrics())
 	bookingMod := &bookingapi.Module{Booking: a.Booking, Auth: a.Identity, Log: a.log, Admission: a.Room, Limit: a.limit}
 	modules := []httpapi.Module{
 		roomMod,
@@ -214,7 +215,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Server, a.Handler = srv, pages.Metrics().CountConflicts(srv)
+	a.Server, a.Handler = srv, srv
 	return nil
 }
 

@@ -34,6 +34,12 @@ type BookRequest struct {
 // response, all in one commit. A replayed request returns the stored
 // response instead (Replay not nil).
 func (s *Service) Book(ctx context.Context, req BookRequest) (Detail, *Replay, error) {
+	d, r, err := s.book(ctx, req)
+	s.refused(ctx, req.SlotID, err)
+	return d, r, err
+}
+
+func (s *Service) book(ctx context.Context, req BookRequest) (Detail, *Replay, error) {
 	if !s.cfg.NoBatch && req.HoldID == "" && req.SlotID != 0 {
 		return s.bookBatched(ctx, req)
 	}

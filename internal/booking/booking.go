@@ -131,6 +131,13 @@ type Listener interface {
 	OnEvent(ctx context.Context, tx *store.Tx, e Event) error
 }
 
+// RefusalObserver is told of every hold, booking or reschedule the service
+// refuses, with the slot it was for (0 when the request named only a hold).
+// The dashboard counts 409s by site with it, for the API and the pages alike.
+type RefusalObserver interface {
+	Refused(ctx context.Context, slotID int64, err error)
+}
+
 // Gate is the eligibility re-check and freeze check that runs inside the
 // booking transaction (invariant 4). It returns the rule version that
 // admitted the booking, or an apperr: ineligible, bookings-frozen or

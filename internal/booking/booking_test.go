@@ -456,3 +456,38 @@ func TestExpiredIdempotencyKeyIsClaimedAnew(t *testing.T) {
 		}
 	})
 }
+
+// refusals records what the service reports to its refusal observers.
+type refusals struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *refusals) Refused(_ context.Context, slotID int64, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, fmt.Sprintf("%d:%s", slotID, apperr.NameOf(err)))
+}
+
+func TestRefusalsReachObserversOnce(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		obs := &refusals{}
+		e.svc.AddRefusalObserver(obs)
+		slotID := e.slot(t, 1, 1)
+		if err := book(e, e.person(t, 1), slotID); err != nil {
+			t.Fatal(err)
+		}
+		if err := book(e, e.person(t, 2), slotID); !apperr.Is(err, "slot-full") {
+			t.Fatalf("second booking: %v", err)
+		}
+		if _, err := e.svc.Hold(context.Background(), booking.HoldRequest{PersonID: e.person(t, 3).PersonID, SlotID: slotID}); !apperr.Is(err, "slot-full") {
+			t.Fatalf("hold: %v", err)
+		}
+		want := []string{fmt.Sprintf("%d:slot-full", slotID), fmt.Sprintf("%d:slot-full", slotID)}
+		if fmt.Sprint(obs.seen) != fmt.Sprint(want) {
+			t.Fatalf("observed %v, want %v (one per refusal, none for the booking that stood)", obs.seen, want)
+		}
+	})
+}

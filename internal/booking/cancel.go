@@ -78,6 +78,7 @@ func (s *Service) Reschedule(ctx context.Context, req ChangeRequest) (Detail, er
 		d, err = s.rescheduleTx(ctx, tx, req)
 		return err
 	})
+	s.refused(ctx, req.NewSlotID, err)
 	return d, err
 }
 

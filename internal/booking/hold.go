@@ -22,6 +22,12 @@ type HoldRequest struct {
 // Hold takes a seat of the slot's online pool for HoldTTL. A person keeps
 // one hold at a time; a new one releases the others.
 func (s *Service) Hold(ctx context.Context, req HoldRequest) (Hold, error) {
+	h, err := s.hold(ctx, req)
+	s.refused(ctx, req.SlotID, err)
+	return h, err
+}
+
+func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 	var h Hold
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		now := s.now()

@@ -24,6 +24,8 @@ type Config struct {
 	Gate Gate
 	// Listeners are told of every appointment change in its transaction.
 	Listeners []Listener
+	// Refusals are told of refused holds, bookings and reschedules.
+	Refusals []RefusalObserver
 	// HoldTTL is how long a hold keeps its seat (default 5 minutes).
 	HoldTTL time.Duration
 	// IdempotencyTTL is how long a stored response is replayed (default 24 h).
@@ -67,6 +69,19 @@ func NewService(db *store.DB, cfg Config) *Service {
 
 // AddListener adds a listener; call it before serving.
 func (s *Service) AddListener(l Listener) { s.cfg.Listeners = append(s.cfg.Listeners, l) }
+
+// AddRefusalObserver adds an observer of refusals; call it before serving.
+func (s *Service) AddRefusalObserver(o RefusalObserver) { s.cfg.Refusals = append(s.cfg.Refusals, o) }
+
+// refused tells the observers of a refusal; err nil is no refusal.
+func (s *Service) refused(ctx context.Context, slotID int64, err error) {
+	if err == nil {
+		return
+	}
+	for _, o := range s.cfg.Refusals {
+		o.Refused(ctx, slotID, err)
+	}
+}
 
 // SetGate sets the eligibility gate; call it before serving.
 func (s *Service) SetGate(g Gate) { s.cfg.Gate = g }

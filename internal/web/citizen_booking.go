@@ -34,7 +34,6 @@ func (s *Web) hold(w http.ResponseWriter, r *http.Request) {
 	h, err := s.cfg.Booking.Hold(r.Context(), booking.HoldRequest{PersonID: p.PersonID, Actor: p.Actor(),
 		SlotID: formSlotID(r)})
 	if err != nil {
-		s.metrics.refused(r.Context(), formSlotID(r), err)
 		s.backToSlots(w, r, j, err)
 		return
 	}
@@ -199,9 +198,6 @@ func (s *Web) confirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		if !c.Replayed {
-			s.metrics.refused(ctx, j.SlotID, err)
-		}
 		s.backToSlots(w, r, j, err)
 		return
 	}

@@ -180,7 +180,6 @@ func (s *Web) manageReschedule(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := s.cfg.Booking.Reschedule(r.Context(), booking.ChangeRequest{AppointmentID: d.Appointment.ID,
 		PersonID: d.Appointment.PersonID, Actor: actor, NewSlotID: formSlotID(r)})
-	s.metrics.refused(r.Context(), formSlotID(r), err)
 	switch apperr.NameOf(err) {
 	case "":
 		if token != "" {

@@ -1,10 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -19,8 +16,8 @@ import (
 
 // Metrics counts what the dashboard charts and no other package measures:
 // bookings and 409 refusals, each by site. It is a booking.Listener (for
-// bookings, counted in the booking's transaction) and an HTTP middleware
-// (for the API's 409s); the pages count their own 409s directly.
+// bookings, counted in the booking's transaction) and a
+// booking.RefusalObserver (for refusals, from the API and the pages).
 type Metrics struct {
 	booking   *booking.Service
 	bookings  *prometheus.CounterVec
@@ -93,67 +90,11 @@ func (m *Metrics) conflict(ctx context.Context, slotID int64) {
 	m.conflicts.WithLabelValues(site).Inc()
 }
 
-// refused counts a page's refusal when it is a 409 (slot-full,
-// already-booked...), as the API's would be counted.
-func (m *Metrics) refused(ctx context.Context, slotID int64, err error) {
+// Refused counts a refusal that is a 409 (slot-full, already-booked...)
+// under the slot's site. It is the booking service's RefusalObserver, so a
+// refusal is counted once whether the API or a page asked.
+func (m *Metrics) Refused(ctx context.Context, slotID int64, err error) {
 	if err != nil && httpx.StatusOf(apperr.NameOf(err)) == http.StatusConflict {
 		m.conflict(ctx, slotID)
 	}
-}
-
-// CountConflicts wraps the API so that a 409 answer to POST /v1/holds or
-// POST /v1/appointments is counted under the site of the slot its body
-// names. Only those two routes pay for it: their small bodies are read
-// once and handed on unchanged.
-func (m *Metrics) CountConflicts(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || (r.URL.Path != "/v1/holds" && r.URL.Path != "/v1/appointments") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		// Read at most what the API accepts; the handler still sees the
-		// whole body (and refuses an oversized one itself).
-		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
-		if err != nil {
-			http.Error(w, "request body could not be read", http.StatusBadRequest)
-			return
-		}
-		r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if sw.status == http.StatusConflict {
-			var b struct {
-				SlotID int64 `json:"slot_id"`
-			}
-			_ = json.Unmarshal(body, &b)
-			m.conflict(r.Context(), b.SlotID)
-		}
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-type readCloser struct {
-	io.Reader
-	io.Closer
 }

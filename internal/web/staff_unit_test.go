@@ -106,10 +106,10 @@ func TestPageRefusalsCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	m.refused(ctx, 0, apperr.New("slot-full", "full"))
-	m.refused(ctx, 0, apperr.New("already-booked", "booked"))
-	m.refused(ctx, 0, apperr.New("ineligible", "no"))
-	m.refused(ctx, 0, nil)
+	m.Refused(ctx, 0, apperr.New("slot-full", "full"))
+	m.Refused(ctx, 0, apperr.New("already-booked", "booked"))
+	m.Refused(ctx, 0, apperr.New("ineligible", "no"))
+	m.Refused(ctx, 0, nil)
 	if got := testutil.ToFloat64(m.conflicts.WithLabelValues("unknown")); got != 2 {
 		t.Errorf("409s counted: %v, want 2", got)
 	}

@@ -94,7 +94,7 @@ func New(cfg Config) (*Web, error) {
 }
 
 // Metrics returns the console's counters: add it to the booking service
-// as a listener and wrap the HTTP handler with its CountConflicts.
+// as a listener and as a refusal observer.
 func (s *Web) Metrics() *Metrics { return s.metrics }
 
 // OpenAPI returns nil: the pages are HTML, not part of the JSON contract.
