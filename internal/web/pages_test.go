@@ -1,50 +1,22 @@
 package web_test
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/vaxbook/vaxbook/internal/app"
-	"github.com/vaxbook/vaxbook/internal/pii"
-	"github.com/vaxbook/vaxbook/internal/store"
-	"github.com/vaxbook/vaxbook/internal/store/storetest"
+	"github.com/vaxbook/vaxbook/internal/app/apptest"
 )
 
-// setup starts the whole service with the demo data on a fresh SQLite file.
-func setup(t *testing.T) *httptest.Server {
+// setup starts the whole service with the demo data on a fresh SQLite
+// file, rate limits on.
+func setup(t *testing.T) *apptest.Service {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := app.Config{DatabaseURL: storetest.URL(t, store.SQLite), Keys: pii.TestKeys(),
-		PublicURL: "http://" + ln.Addr().String(), SweepInterval: time.Second,
-		Demo: &app.Demo{Date: time.Now().AddDate(0, 0, 1).Format("2006-01-02")}}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	a.Start(ctx)
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: a.Handler}}
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); cancel(); a.Close() })
-	wctx, done := context.WithTimeout(ctx, time.Minute)
-	defer done()
-	if err := a.WaitReady(wctx); err != nil {
-		t.Fatal(err)
-	}
-	return srv
+	return apptest.Start(t, apptest.Options{RateLimits: true})
 }
 
 func newClient(t *testing.T) *http.Client {

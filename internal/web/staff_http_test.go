@@ -3,19 +3,17 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/app"
+	"github.com/vaxbook/vaxbook/internal/app/apptest"
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/eligibility"
 	"github.com/vaxbook/vaxbook/internal/identity"
-	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/store"
 	"github.com/vaxbook/vaxbook/internal/store/storetest"
 	"github.com/vaxbook/vaxbook/rules"
@@ -35,31 +33,14 @@ type console struct {
 
 func setupConsole(t *testing.T, engine store.Dialect, limits bool) *console {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := app.Config{DatabaseURL: storetest.URL(t, engine), Keys: pii.TestKeys(),
-		PublicURL: "http://" + ln.Addr().String(), SweepInterval: time.Second,
-		Waitroom: app.WaitroomConfig{NoRateLimits: !limits}, DashboardInterval: 200 * time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	a.Start(ctx)
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: a.Handler}}
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); cancel(); a.Close() })
-	if err := a.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc := apptest.Start(t, apptest.Options{Engine: engine, NoDemo: true, RateLimits: limits,
+		Configure: func(c *app.Config) { c.DashboardInterval = 200 * time.Millisecond }})
+	a, ctx := svc.App, context.Background()
 	if _, err := a.Eligibility.PublishAndActivate(ctx, rules.Massachusetts2021, rules.Massachusetts2021Dir,
 		time.Now(), "system"); err != nil {
 		t.Fatal(err)
 	}
-	c := &console{App: a, URL: srv.URL}
+	c := &console{App: a, URL: svc.URL}
 	c.siteA = c.site(t, "Clinic A", 42.34)
 	c.siteB = c.site(t, "Clinic B", 42.40)
 	loc, _ := time.LoadLocation("America/New_York")
