@@ -60,19 +60,17 @@ func (m *Module) book(w http.ResponseWriter, r *http.Request) {
 	}
 	idem := &booking.Idempotency{Scope: p.Actor() + "|POST /v1/appointments", Key: key,
 		RequestHash: requestHash(body), Render: render}
-	// A repeat of a booking that committed is answered from the stored
-	// response before the admission check: the first attempt spent the
-	// token, and the person must still learn that they are booked.
-	if replay, err := m.Booking.StoredResponse(r.Context(), idem); replay != nil || err != nil {
-		if err != nil {
-			m.fail(w, r, err)
-			return
-		}
-		writeReplay(w, replay)
-		return
-	}
 	token, err := m.admitted(r, p)
 	if err != nil {
+		// A repeat of a booking that committed is answered from the stored
+		// response even though its admission no longer passes: the first
+		// attempt spent the token (or it expired meanwhile), and the person
+		// must still learn that they are booked. Only a refusal pays for
+		// the look-up.
+		if replay, _ := m.Booking.StoredResponse(r.Context(), idem); replay != nil {
+			writeReplay(w, replay)
+			return
+		}
 		m.fail(w, r, err)
 		return
 	}
